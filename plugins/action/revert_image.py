@@ -1,0 +1,12 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""Controller-side runner of escalator.swim.revert_image (documentation: plugins/modules/revert_image.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.escalator.swim.plugins.module_utils.ops import revert_image as operation
+from ansible_collections.escalator.swim.plugins.plugin_utils.device_action import DeviceAction
+
+
+class ActionModule(DeviceAction):
+    OPERATION = operation

@@ -1,0 +1,335 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""DMI gRPC transport of the device API (VOLTHA Device Management Interface).
+
+PRIVATE to the collection. Uses the published stubs of the ``device-management-interface``
+package (``dmi``); nothing here re-declares a protobuf message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import grpc
+from dmi import hw_management_service_pb2 as hw_msgs
+from dmi import hw_management_service_pb2_grpc as hw_rpc
+from dmi import hw_pb2, sw_image_pb2
+from dmi import sw_management_service_pb2 as sw_msgs
+from dmi import sw_management_service_pb2_grpc as sw_rpc
+from dmi.commons_pb2 import ERROR_STATUS
+from google.protobuf import empty_pb2
+
+from .device import (
+    ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
+    Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
+)
+
+DEFAULT_PORT = 50051
+
+# DMI response reasons that mean "the device manager cannot reach the box right now".
+_UNREACHABLE_REASONS = {"DEVICE_UNREACHABLE", "DEVICE_NOT_REACHABLE"}
+# gRPC codes that mean "try again later": the manager (or the box hosting it) is restarting.
+_RETRYABLE_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+# Reconnect quickly after a reboot: gRPC's default back-off grows to 120 s between attempts.
+_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.enable_retries", 0),
+]
+
+_ALARM_SEVERITIES = {"COMP_ALARM_STATE_CRITICAL": "critical", "COMP_ALARM_STATE_MAJOR": "major",
+                     "COMP_ALARM_STATE_MINOR": "minor", "COMP_ALARM_STATE_WARNING": "warning"}
+
+
+def _read(path: str | None, what: str, device: str) -> bytes | None:
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise DeviceError(device, "connect", "ERROR_IN_REQUEST", f"cannot read {what} {path}: {exc.strerror}")
+
+
+def _reason_name(message) -> str:
+    """Name of ``message.reason`` from the message's own enum (each DMI response has its own)."""
+    field = message.DESCRIPTOR.fields_by_name.get("reason")
+    if field is None or not message.reason:
+        return ""
+    value = field.enum_type.values_by_number.get(message.reason)
+    return value.name if value is not None else str(message.reason)
+
+
+def _enum_name(enum_type, number: int, prefix: str = "") -> str:
+    name = enum_type.Name(number) if number in enum_type.values() else str(number)
+    return name[len(prefix):] if prefix and name.startswith(prefix) else name
+
+
+def open_device(params: dict) -> "DmiDevice":
+    return DmiDevice(params)
+
+
+class DmiDevice(Device):
+    transport = "dmi"
+
+    def __init__(self, params: dict):
+        super().__init__(params["device_name"])
+        self.uuid = params.get("device_uuid") or ""
+        self.uri = params.get("device_uri") or params["host"]
+        self.rpc_timeout = float(params.get("rpc_timeout") or 30.0)
+        self.connect_timeout = float(params.get("connect_timeout") or 10.0)
+        self._inventory_cache = None
+        host, port = params["host"], params.get("port") or DEFAULT_PORT
+        target = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+        options = list(_CHANNEL_OPTIONS)
+        if params.get("tls"):
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(params.get("ca_cert"), "CA certificate", self.name),
+                private_key=_read(params.get("client_key"), "client key", self.name),
+                certificate_chain=_read(params.get("client_cert"), "client certificate", self.name),
+            )
+            if params.get("tls_server_name"):
+                options.append(("grpc.ssl_target_name_override", params["tls_server_name"]))
+            self._channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(target, options=options)
+        self._hw = hw_rpc.NativeHWManagementServiceStub(self._channel)
+        self._sw = sw_rpc.NativeSoftwareManagementServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _error(self, operation: str, exc: grpc.RpcError, history=None) -> DeviceError:
+        code = exc.code() if hasattr(exc, "code") else None
+        reason = code.name if code is not None else "RPC_ERROR"
+        detail = exc.details() if hasattr(exc, "details") else str(exc)
+        return DeviceError(self.name, operation, reason, detail or "", transport=self.transport,
+                           history=history, retryable=code in _RETRYABLE_CODES)
+
+    def _unary(self, operation: str, method, request, retry: bool = True):
+        """One unary RPC with a deadline; retried with back-off while the device is unreachable."""
+        give_up = time.monotonic() + (self.connect_timeout if retry else 0.0)
+        delay = 0.2
+        while True:
+            try:
+                response = method(request, timeout=self.rpc_timeout)
+            except grpc.RpcError as exc:
+                error = self._error(operation, exc)
+            else:
+                if getattr(response, "status", None) != ERROR_STATUS:
+                    return response
+                reason = _reason_name(response)
+                error = DeviceError(self.name, operation, reason, getattr(response, "reason_detail", ""),
+                                    transport=self.transport, retryable=reason in _UNREACHABLE_REASONS)
+            if not error.retryable or time.monotonic() + delay > give_up:
+                raise error
+            time.sleep(delay)
+            delay = min(delay * 1.6, 2.0)
+
+    def _hardware_id(self) -> hw_pb2.HardwareID:
+        return hw_pb2.HardwareID(uuid=hw_pb2.Uuid(uuid=self.device_uuid()))
+
+    def device_uuid(self) -> str:
+        """The DMI uuid: given, found among the managed devices by name, or from StartManagingDevice."""
+        if self.uuid:
+            return self.uuid
+        managed = self._unary("GetManagedDevices", self._hw.GetManagedDevices, empty_pb2.Empty())
+        for device in managed.devices:
+            if device.info.name == self.name:
+                self.uuid = device.device_uuid.uuid
+                return self.uuid
+        request = hw_pb2.ModifiableComponent(name=self.name, uri=hw_pb2.Uri(uri=self.uri))
+        try:
+            for response in self._hw.StartManagingDevice(request, timeout=self.rpc_timeout):
+                if response.status == ERROR_STATUS:
+                    raise DeviceError(self.name, "StartManagingDevice", _reason_name(response),
+                                      response.reason_detail, transport=self.transport)
+                if response.device_uuid.uuid:
+                    self.uuid = response.device_uuid.uuid
+                    return self.uuid
+        except grpc.RpcError as exc:
+            raise self._error("StartManagingDevice", exc)
+        raise DeviceError(self.name, "StartManagingDevice", "NO_UUID",
+                          "the device manager returned no uuid", transport=self.transport)
+
+    # -- reads ------------------------------------------------------------------------------
+    def versions(self, retry: bool = True) -> SoftwareVersions:
+        response = self._unary("GetSoftwareVersion", self._sw.GetSoftwareVersion, self._hardware_id(), retry)
+        info = response.info
+        return SoftwareVersions(
+            active=tuple(Image(v.image_name, v.version) for v in info.active_versions),
+            standby=tuple(Image(v.image_name, v.version) for v in info.standby_versions),
+        )
+
+    def startup_config(self) -> dict:
+        request = sw_msgs.StartupConfigInfoRequest(device_uuid=hw_pb2.Uuid(uuid=self.device_uuid()))
+        response = self._unary("GetStartupConfigurationInfo", self._sw.GetStartupConfigurationInfo, request)
+        return {"config_url": redact_url(response.config_url), "version": response.version}
+
+    def _physical_inventory(self):
+        if self._inventory_cache is None:
+            request = hw_msgs.PhysicalInventoryRequest(device_uuid=hw_pb2.Uuid(uuid=self.device_uuid()))
+            try:
+                for response in self._hw.GetPhysicalInventory(request, timeout=self.rpc_timeout):
+                    if response.status == ERROR_STATUS:
+                        raise DeviceError(self.name, "GetPhysicalInventory", _reason_name(response),
+                                          response.reason_detail, transport=self.transport,
+                                          retryable=_reason_name(response) in _UNREACHABLE_REASONS)
+                    self._inventory_cache = response.inventory
+                    break
+            except grpc.RpcError as exc:
+                raise self._error("GetPhysicalInventory", exc)
+            if self._inventory_cache is None:
+                raise DeviceError(self.name, "GetPhysicalInventory", "EMPTY_RESPONSE",
+                                  "the inventory stream ended without an inventory", transport=self.transport)
+        return self._inventory_cache
+
+    @staticmethod
+    def _walk(component):
+        yield component
+        for child in component.children:
+            yield from DmiDevice._walk(child)
+
+    def inventory(self) -> dict:
+        components = []
+        for comp in self._walk(self._physical_inventory().root):
+            components.append({
+                "name": comp.name,
+                "class": _enum_name(hw_pb2.ComponentType, comp.__getattribute__("class"), "COMPONENT_TYPE_"),
+                "parent": comp.parent,
+                "description": comp.description,
+                "serial_num": comp.serial_num,
+                "model_name": comp.model_name,
+                "mfg_name": comp.mfg_name,
+                "hardware_rev": comp.hardware_rev,
+                "firmware_rev": comp.firmware_rev,
+                "software_rev": comp.software_rev,
+                "uuid": comp.uuid.uuid,
+                "is_fru": comp.is_fru,
+            })
+        return {"components": components}
+
+    def health(self) -> dict:
+        root = self._physical_inventory().root
+        alarms, sensors = [], {}
+        for comp in self._walk(root):
+            alarm = hw_pb2.ComponentAlarmState.Name(comp.state.alarm_state) if comp.HasField("state") else ""
+            if alarm in _ALARM_SEVERITIES:
+                alarms.append({"component": comp.name, "severity": _ALARM_SEVERITIES[alarm]})
+            for index, sensor in enumerate(comp.sensor_data):
+                key = comp.name if len(comp.sensor_data) == 1 else f"{comp.name}.{sensor.data_type or index}"
+                value = sensor.value / (10 ** sensor.precision) if sensor.precision else sensor.value
+                sensors[key] = {"value": value, "units": sensor.units_display or ""}
+        oper = hw_pb2.ComponentOperState.Name(root.state.oper_state) if root.HasField("state") else ""
+        return {"reachable": True, "oper_state": oper.replace("COMP_OPER_STATE_", "").lower(),
+                "alarms": alarms, "sensors": sensors}
+
+    # -- image operations -------------------------------------------------------------------
+    def _event(self, status) -> StatusEvent:
+        return StatusEvent(
+            state=sw_image_pb2.ImageStatus.ImageState.Name(status.state),
+            reason=_reason_name(status) if status.reason else "",
+            description=redact_url(status.description),
+            reason_detail=redact_url(status.reason_detail),
+            ok=status.status != ERROR_STATUS,
+        )
+
+    def download(self, image: ImageSpec, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        request = sw_msgs.DownloadImageRequest(
+            device_uuid=hw_pb2.Uuid(uuid=self.device_uuid()),
+            image_info=sw_image_pb2.ImageInformation(
+                image=sw_image_pb2.ImageVersion(image_name=image.name, version=image.version),
+                image_install_script=image.install_script,
+                image_url=image.url,
+                sha256sum=image.sha256,
+            ),
+        )
+        return self._follow("DownloadImage", self._sw.DownloadImage, request, budget, on_status,
+                            success=UPGRADE_COMPLETE, failure=UPGRADE_FAILED)
+
+    def activate(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        return self._follow("ActivateImage", self._sw.ActivateImage, self._hardware_id(), budget, on_status,
+                            success=ACTIVATION_COMPLETE, failure=ACTIVATION_FAILED, reboots=True)
+
+    def revert(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        return self._follow("RevertToStandbyImage", self._sw.RevertToStandbyImage, self._hardware_id(), budget,
+                            on_status, success=ACTIVATION_COMPLETE, failure=ACTIVATION_FAILED, reboots=True)
+
+    def _follow(self, operation, method, request, budget: Budget, on_status: StatusCallback, *,
+                success: str, failure: str, reboots: bool = False) -> list[StatusEvent]:
+        """Consume an ImageStatus stream to its terminal state, with overall and stall deadlines.
+
+        For operations that reboot the device, losing the stream after REBOOTING_DEVICE is the
+        expected disconnect of a rebooting box, not a failure: the caller then verifies the
+        outcome by asking the device which image it runs once it answers again.
+        """
+        history: list[StatusEvent] = []
+        call = method(request, timeout=max(budget.remaining, 0.001))
+        stalled = threading.Event()
+        timer: list[threading.Timer] = []
+
+        def arm():
+            for old in timer:
+                old.cancel()
+            timer.clear()
+            wait = budget.next_wait()
+            if budget.stall_timeout and wait < budget.remaining:
+                watchdog = threading.Timer(wait, lambda: (stalled.set(), call.cancel()))
+                watchdog.daemon = True
+                watchdog.start()
+                timer.append(watchdog)
+
+        def rebooting() -> bool:
+            return reboots and any(e.state == REBOOTING_DEVICE for e in history)
+
+        try:
+            arm()
+            for status in call:
+                arm()
+                event = self._event(status)
+                history.append(event)
+                on_status(event)
+                if event.state == success and event.ok:
+                    return history
+                if not event.ok or event.state == failure:
+                    raise DeviceError(self.name, operation, event.reason or event.state, event.reason_detail,
+                                      transport=self.transport, history=history)
+        except grpc.RpcError as exc:
+            if stalled.is_set():
+                if rebooting():
+                    return self._lost(history, on_status, f"no report for {budget.stall_timeout:g}s during reboot")
+                last = history[-1] if history else None
+                raise DeviceError(self.name, operation, "STALLED",
+                                  f"no progress report for {budget.stall_timeout:g}s"
+                                  + (f"; last state {last.state} {last.description}".rstrip() if last else ""),
+                                  transport=self.transport, history=history)
+            error = self._error(operation, exc, history)
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise DeviceError(self.name, operation, "TIMEOUT",
+                                  f"not finished within {budget.timeout:g}s"
+                                  + (f"; last state {history[-1].state}" if history else ""),
+                                  transport=self.transport, history=history)
+            if rebooting() and error.retryable:
+                return self._lost(history, on_status, f"stream closed by the rebooting device ({error.reason})")
+            raise error
+        finally:
+            for old in timer:
+                old.cancel()
+            call.cancel()
+        if rebooting():
+            return self._lost(history, on_status, "stream ended during reboot")
+        raise DeviceError(self.name, operation, "STREAM_ENDED",
+                          "the status stream ended without a terminal state"
+                          + (f"; last state {history[-1].state}" if history else ""),
+                          transport=self.transport, history=history)
+
+    @staticmethod
+    def _lost(history, on_status, why: str) -> list[StatusEvent]:
+        event = StatusEvent(state=REBOOTING_DEVICE, description=f"{why}; waiting for the device to answer")
+        history.append(event)
+        on_status(event)
+        return history

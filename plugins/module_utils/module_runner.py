@@ -1,0 +1,29 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""Run an operation as a classic module (AnsibleModule in a module interpreter).
+
+PRIVATE to the collection. The collection's action plugins run the same operations in the
+controller process instead (see plugins/plugin_utils/device_action.py); this path is what runs
+when a module is executed directly, e.g. by ansible-test or a tool that bypasses action plugins.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule
+
+from .connection import CONNECTION_ARGSPEC
+from .ops.common import OperationContext, execute
+
+
+def argument_spec(operation) -> dict:
+    return {**CONNECTION_ARGSPEC, **operation.ARGUMENT_SPEC}
+
+
+def run_module(operation) -> None:
+    module = AnsibleModule(argument_spec=argument_spec(operation), supports_check_mode=True,
+                           **operation.VALIDATION_RULES)
+    context = OperationContext(module.params, check_mode=module.check_mode, diff=module._diff)
+    result = execute(operation, context, module.no_log_values)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)

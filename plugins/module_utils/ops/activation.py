@@ -1,0 +1,86 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""What activate_image and revert_image share: boot the standby, follow the reboot, verify."""
+
+from __future__ import annotations
+
+from ..device import DeviceError, SoftwareVersions
+from .common import check_image_args, describe, partitions_diff
+
+# Options of both modules; each adds its own.
+ARGUMENT_SPEC = {
+    "name": {"type": "str"},
+    "version": {"type": "str"},
+    "timeout": {"type": "float", "default": 900.0},
+    "stall_timeout": {"type": "float"},
+}
+
+
+def boot_standby(ctx, operation: str, before: SoftwareVersions, start) -> dict:
+    """Run *start* (the transport's activate or revert), then prove which image the device runs."""
+    device = ctx.device
+    target, previous = before.standby_image, before.active_image
+    budget = ctx.budget()
+    result = {"changed": True, "before": before.as_dict()}
+    try:
+        history = start(budget, ctx.on_status)
+    except DeviceError as exc:
+        if not exc.history:  # refused before anything happened: the device is untouched
+            raise
+        # The device rebooted and says it failed: find out which image it is running now.
+        after = _settled(device, budget, operation, exc.history)
+        running = after.active_image
+        exc.extra.update(changed=True, after=after.as_dict(), fell_back_to=running.as_dict() if running else None)
+        exc.detail = f"{exc.detail}; device is running {describe(running)}".lstrip("; ")
+        exc.args = (exc.msg,)
+        raise
+    after = _settled(device, budget, operation, history)
+    running = after.active_image
+    result.update(after=after.as_dict(), status_history=[e.as_dict() for e in history],
+                  final_state=history[-1].state if history else "")
+    if running is not None and target is not None and running.same_as(target.name, target.version):
+        result["msg"] = f"{device.name}: {describe(running)} is now active"
+        if ctx.diff:
+            result["diff"] = partitions_diff(before, after)
+        return result
+    fell_back = running is not None and previous is not None and running.same_as(previous.name, previous.version)
+    reason = "ACTIVATION_FAILED" if fell_back else "UNEXPECTED_IMAGE"
+    raise DeviceError(device.name, operation, reason,
+                      f"expected {describe(target)} to be active after the reboot but the device runs "
+                      f"{describe(running)}" + (" (it fell back to its previous image)" if fell_back else ""),
+                      transport=device.transport, history=history,
+                      extra={"changed": True, "after": after.as_dict(),
+                             "fell_back_to": running.as_dict() if fell_back and running else None})
+
+
+def _settled(device, budget, operation, history) -> SoftwareVersions:
+    try:
+        return device.wait_until_reachable(budget, operation)
+    except DeviceError as exc:
+        exc.history = history
+        exc.extra.setdefault("changed", True)
+        exc.detail = f"after the reboot: {exc.detail}"
+        exc.args = (exc.msg,)
+        raise
+
+
+def precheck(ctx, operation: str, before: SoftwareVersions) -> dict | None:
+    """Idempotence and guards shared by activate/revert; a result means "nothing to do"."""
+    check_image_args(ctx.params)
+    device = ctx.device
+    name, version = ctx.params.get("name"), ctx.params.get("version")
+    active, standby = before.active_image, before.standby_image
+    if version and active is not None and active.same_as(name, version):
+        return {"changed": False, "before": before.as_dict(), "after": before.as_dict(),
+                "msg": f"{device.name}: {describe(active)} is already active"}
+    if standby is None:
+        raise DeviceError(device.name, operation, "NO_STANDBY_IMAGE", "the device reports no standby image",
+                          transport=device.transport)
+    if version and not standby.same_as(name, version):
+        raise DeviceError(device.name, operation, "VERSION_MISMATCH",
+                          f"standby holds {describe(standby)}, not {name + ' ' if name else ''}{version}",
+                          transport=device.transport)
+    if standby.valid is False:
+        raise DeviceError(device.name, operation, "STANDBY_NOT_VALID",
+                          f"standby image {describe(standby)} is not valid", transport=device.transport)
+    return None

@@ -1,0 +1,94 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""snapshot: record what a device exposes, and compare two records (pre/post-upgrade gate)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ..device import DeviceError, utc_now
+from ..snapshot_compare import SCHEMA_VERSION, compare
+from .common import ArgumentError
+
+ARGUMENT_SPEC = {
+    "dest": {"type": "path"},
+    "compare_to": {"type": "path"},
+    "current": {"type": "path"},
+    "expect_active_version": {"type": "str"},
+    "compare_inventory": {"type": "bool", "default": True},
+    "compare_startup_config": {"type": "bool", "default": True},
+    "sensor_tolerance": {"type": "dict", "default": {}},
+    "max_new_alarms": {"type": "int", "default": 0},
+}
+VALIDATION_RULES = {"required_by": {"current": ("compare_to",)}}
+# Comparing two saved snapshots needs no device at all.
+COMPARE_OPTIONS = ("expect_active_version", "compare_inventory", "compare_startup_config", "sensor_tolerance",
+                   "max_new_alarms")
+
+
+def collect(ctx) -> dict:
+    device = ctx.device
+    versions = device.versions()
+    return {
+        "schema": SCHEMA_VERSION,
+        "device": device.name,
+        "transport": device.transport,
+        "taken_at": utc_now(),
+        "versions": versions.as_dict(),
+        "startup_config": device.startup_config(),
+        "inventory": device.inventory(),
+        "health": device.health(),
+    }
+
+
+def _load(path: str, label: str):
+    """A saved snapshot, or None when it is missing/unreadable (the comparison then fails closed)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ArgumentError(f"{label} snapshot {path} cannot be read: {exc}")
+
+
+def _write(path: str, snapshot: dict) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".snapshot-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(snapshot, handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)  # atomic: a reader never sees half a snapshot
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def run(ctx) -> dict:
+    params = ctx.params
+    if params.get("current") and not params.get("compare_to"):
+        raise ArgumentError("current needs compare_to")
+    if params.get("current"):
+        current = _load(params["current"], "current")
+    else:
+        current = collect(ctx)
+    result = {"changed": False, "snapshot": current}
+    if params.get("dest") and not params.get("current"):
+        if not ctx.check_mode:
+            _write(params["dest"], current)
+        result["dest"] = params["dest"]
+    if not params.get("compare_to"):
+        result["msg"] = f"{ctx.name}: snapshot taken" + (f" and written to {params['dest']}" if params.get("dest") else "")
+        return result
+    before = _load(params["compare_to"], "compare_to")
+    diff, violations = compare(before, current, **{key: params[key] for key in COMPARE_OPTIONS})
+    result.update(comparison=diff, violations=violations, passed=not violations)
+    if violations:
+        raise DeviceError(ctx.name, "snapshot compare", "SNAPSHOT_MISMATCH", "; ".join(violations),
+                          extra={k: result[k] for k in ("snapshot", "comparison", "violations", "passed")})
+    result["msg"] = f"{ctx.name}: snapshot matches {params['compare_to']}"
+    return result

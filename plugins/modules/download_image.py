@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: download_image
+short_description: Download and install a software image into the standby partition
+version_added: 0.1.0
+description:
+  - Has the device download the image from O(url), verify its SHA-256 checksum and install it into the standby
+    partition (DMI C(DownloadImage); NETCONF C(download) action). The active image keeps running.
+  - Follows the device's progress reports (DMI C(ImageStatus) stream) and returns them with timestamps.
+  - Fails with the device's reason (for instance C(WRONG_IMAGE_CHECKSUM), C(INVALID_IMAGE)), when the
+    progress reports stop for O(stall_timeout) seconds, when the whole step takes longer than O(timeout)
+    seconds, and when the report stream ends without a final state.
+  - Credentials inside O(url) (C(user:password@)) are sent to the device but never appear in results,
+    messages or diffs.
+author:
+  - escalator.swim maintainers (@escalator-swim)
+extends_documentation_fragment:
+  - escalator.swim.connection
+  - escalator.swim.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the partitions and reports whether a download would happen; nothing is sent to download.
+  diff_mode:
+    support: full
+    details: Shows the standby partition before and after.
+  idempotent:
+    support: full
+    details: No download when the image is already in standby or already active, unless O(force=true).
+options:
+  name:
+    description: Image name, as the device reports it.
+    type: str
+    required: true
+  version:
+    description: Image version.
+    type: str
+    required: true
+  url:
+    description:
+      - Where the device fetches the image, for example C(sftp://user:pass@192.0.2.10/images/olt-2.0.0.img) or
+        C(http://images.example.net/olt-2.0.0.img). Which schemes work depends on the device.
+    type: str
+    required: true
+  sha256:
+    description: SHA-256 checksum of the image file (64 hexadecimal characters, as printed by C(sha256sum)).
+    type: str
+    required: true
+  install_script:
+    description: Name of the install script inside the downloaded object, for device managers that use one.
+    type: str
+    default: ""
+  force:
+    description: Download even when the image is already in standby or already active.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds the whole download and install may take before the task fails (hang detection).
+    type: float
+    default: 1800.0
+  stall_timeout:
+    description:
+      - Seconds without any progress report before the task fails as stalled, whatever remains of O(timeout).
+      - Set it to V(0) to disable stall detection.
+    type: float
+    default: 300.0
+seealso:
+  - module: escalator.swim.activate_image
+  - module: escalator.swim.sw_version
+"""
+
+EXAMPLES = r"""
+- name: Put swim-olt 2.0.0 into the standby partition
+  escalator.swim.download_image:
+    name: swim-olt
+    version: 2.0.0
+    url: "http://images.example.net/swim-olt-2.0.0.img"
+    sha256: "{{ image_sha256 }}"
+    timeout: 1200
+    stall_timeout: 120
+
+- name: Download with credentials kept out of the logs
+  escalator.swim.download_image:
+    name: swim-olt
+    version: 2.0.0
+    url: "sftp://{{ image_user }}:{{ image_password }}@images.example.net/swim-olt-2.0.0.img"
+    sha256: "{{ image_sha256 }}"
+"""
+
+RETURN = r"""
+image:
+  description: The requested image; the URL with credentials redacted.
+  returned: always
+  type: dict
+  sample: {"name": "swim-olt", "version": "2.0.0", "url": "http://********@images.example.net/swim-olt-2.0.0.img", "sha256": "9f86d0..."}
+before:
+  description: Active and standby images before the task (see M(escalator.swim.sw_version) for the shape).
+  returned: when the device answered
+  type: dict
+after:
+  description: Active and standby images after the task.
+  returned: when the device answered
+  type: dict
+status_history:
+  description: Every progress report of the device, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the controller received the report (UTC, ISO 8601).
+      type: str
+    state:
+      description: DMI image state, for example C(COPYING_IMAGE), C(INSTALLING_IMAGE), C(UPGRADE_COMPLETE).
+      type: str
+    ok:
+      description: False when the device reported an error.
+      type: bool
+    reason:
+      description: DMI reason, when the device gave one.
+      type: str
+      returned: when set
+    description:
+      description: Device's progress text, for example C(downloaded 40% (4194304/10485760 bytes)).
+      type: str
+      returned: when set
+    reason_detail:
+      description: Device's free-form error detail.
+      type: str
+      returned: when set
+final_state:
+  description: Last state the device reported.
+  returned: when a download ran
+  type: str
+  sample: UPGRADE_COMPLETE
+reason:
+  description: Why the task failed; the DMI reason (for instance C(WRONG_IMAGE_CHECKSUM)) or C(TIMEOUT), C(STALLED), C(STREAM_ENDED).
+  returned: failure
+  type: str
+  sample: WRONG_IMAGE_CHECKSUM
+"""
+
+from ansible_collections.escalator.swim.plugins.module_utils.module_runner import run_module
+from ansible_collections.escalator.swim.plugins.module_utils.ops import download_image as operation
+
+
+def main():
+    run_module(operation)
+
+
+if __name__ == "__main__":
+    main()
