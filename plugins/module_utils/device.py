@@ -30,6 +30,26 @@ def redact_url(text: t.Any) -> t.Any:
     return _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
 
 
+def url_secrets(value: t.Any) -> set[str]:
+    """The ``user:pass`` parts of every URL found in *value* (strings, nested dicts/lists).
+
+    Added to Ansible's no_log values so that copies Ansible makes itself (the module
+    ``invocation``) are masked too.
+    """
+    found: set[str] = set()
+    if isinstance(value, str):
+        for match in _URL_CREDENTIALS.finditer(value):
+            found.add(match.group("cred"))
+            found.update(part for part in match.group("cred").split(":", 1)[1:] if part)
+    elif isinstance(value, dict):
+        for item in value.values():
+            found |= url_secrets(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found |= url_secrets(item)
+    return found
+
+
 def redact(value: t.Any) -> t.Any:
     """Deep copy of *value* with URL credentials redacted in every string."""
     if isinstance(value, str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ansible.module_utils.basic import AnsibleModule
 
 from .connection import CONNECTION_ARGSPEC
+from .device import url_secrets
 from .ops.common import OperationContext, execute
 
 
@@ -22,6 +23,7 @@ def argument_spec(operation) -> dict:
 def run_module(operation) -> None:
     module = AnsibleModule(argument_spec=argument_spec(operation), supports_check_mode=True,
                            **operation.VALIDATION_RULES)
+    module.no_log_values.update(url_secrets(module.params))
     context = OperationContext(module.params, check_mode=module.check_mode, diff=module._diff)
     result = execute(operation, context, module.no_log_values)
     if result.pop("failed", False):

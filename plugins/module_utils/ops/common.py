@@ -14,7 +14,7 @@ import typing as t
 from ansible.module_utils.common.parameters import remove_values
 
 from ..connection import open_device
-from ..device import Budget, Device, DeviceError, SoftwareVersions, StatusEvent, redact
+from ..device import Budget, Device, DeviceError, SoftwareVersions, StatusEvent, redact, url_secrets
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 # Schemes a device manager can fetch from (DMI examples use sftp; the simulator serves http/file).
@@ -30,7 +30,7 @@ class OperationContext:
 
     def __init__(self, params: dict, check_mode: bool = False, diff: bool = False,
                  on_status: t.Callable[[StatusEvent], None] | None = None,
-                 device_factory: t.Callable[[dict], Device] = open_device):
+                 device_factory: t.Callable[[dict], Device] | None = None):
         self.params = params
         self.check_mode = check_mode
         self.diff = diff
@@ -45,7 +45,8 @@ class OperationContext:
     @property
     def device(self) -> Device:
         if self._device is None:
-            self._device = self._device_factory(self.params)
+            factory = self._device_factory or open_device
+            self._device = factory(self.params)
         return self._device
 
     def budget(self) -> Budget:
@@ -109,4 +110,4 @@ def execute(operation, context: OperationContext, no_log_values: t.Iterable[str]
         result.update({k: v for k, v in exc.extra.items() if k != "changed"})
     finally:
         context.close()
-    return remove_values(redact(result), set(no_log_values))
+    return remove_values(redact(result), set(no_log_values) | url_secrets(context.params))
