@@ -1,0 +1,1 @@
+"""swim_sim: device simulators for the escalator.swim collection."""

@@ -1,0 +1,52 @@
+"""The Ansible inventory a fleet writes (the contract the collection relies on)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+FLEET_GROUP = "swim_fleet"
+
+
+def host_vars(device: dict) -> dict:
+    return {
+        "ansible_host": "127.0.0.1",
+        "swim_transport": device["transport"],
+        "swim_port": device["port"],
+        "swim_device_name": device["name"],
+        "swim_device_uuid": device["uuid"],
+    }
+
+
+def inventory_document(devices: Iterable[dict], groups: list[str] | None = None) -> dict:
+    devices = list(devices)
+    fleet: dict = {}
+    if groups:
+        fleet["children"] = {
+            group: {"hosts": {d["name"]: host_vars(d) for d in devices if d.get("group") == group}}
+            for group in groups
+        }
+    else:
+        fleet["hosts"] = {d["name"]: host_vars(d) for d in devices}
+    return {
+        "all": {
+            "vars": {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            },
+            "children": {FLEET_GROUP: fleet},
+        }
+    }
+
+
+def write_inventory(path: str | Path, devices: Iterable[dict], groups: list[str] | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Written by swim-sim fleet; regenerated at every start.\n" + yaml.safe_dump(
+        inventory_document(devices, groups), sort_keys=False, default_flow_style=False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path

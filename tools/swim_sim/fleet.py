@@ -1,0 +1,163 @@
+"""A fleet: N simulated devices behind one or more device managers (gRPC ports) in ONE
+process and ONE asyncio loop, plus the inventory and fleet.json written for clients."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ansible_inventory import write_inventory
+from .device import Device
+from .dmi_server import DeviceManager, DmiServer, wait_ready
+from .kafka_events import DEFAULT_TOPIC, EventPublisher
+from .persist import StateStore, read_json, write_json_atomic
+from .spec import FleetSpec, SpecError, Timings
+
+log = logging.getLogger("swim_sim.fleet")
+TRANSPORTS = ("dmi",)
+FUTURE_TRANSPORTS = ("netconf", "mixed")
+
+
+@dataclass
+class FleetConfig:
+    count: int
+    inventory: Path
+    state_dir: Path
+    faults: Path | None = None
+    kafka: str | None = None
+    kafka_topic: str = DEFAULT_TOPIC
+    per_manager: int = 1
+    base_port: int | None = None
+    name_prefix: str = "olt-"
+    groups: list[str] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    transport: str = "dmi"
+
+    def validate(self) -> None:
+        if self.count < 1:
+            raise SpecError("--count must be >= 1")
+        if self.per_manager < 1:
+            raise SpecError("--per-manager must be >= 1")
+        if self.transport in FUTURE_TRANSPORTS:
+            raise SpecError(f"--transport {self.transport} is not available yet: only 'dmi' is implemented")
+        if self.transport not in TRANSPORTS:
+            raise SpecError(f"--transport must be one of {', '.join(TRANSPORTS)}, got {self.transport!r}")
+        if self.base_port is not None and not 0 < self.base_port < 65536 - self.managers:
+            raise SpecError("--base-port out of range")
+        if len(set(self.groups)) != len(self.groups) or any(not g for g in self.groups):
+            raise SpecError("--groups must be distinct, non-empty names")
+
+    @property
+    def managers(self) -> int:
+        return -(-self.count // self.per_manager)
+
+    def names(self) -> list[str]:
+        width = max(3, len(str(self.count)))
+        return [f"{self.name_prefix}{i:0{width}d}" for i in range(1, self.count + 1)]
+
+
+class Fleet:
+    def __init__(self, config: FleetConfig):
+        config.validate()
+        self.config = config
+        self.devices: list[Device] = []
+        self.managers: list[DeviceManager] = []
+        self.servers: list[DmiServer] = []
+        self.publisher = EventPublisher(config.kafka_topic)
+        self.started_at: float | None = None
+        self.startup_seconds: float | None = None
+
+    @property
+    def fleet_json(self) -> Path:
+        return self.config.state_dir / "fleet.json"
+
+    async def start(self) -> None:
+        t0 = time.monotonic()
+        cfg = self.config
+        names = cfg.names()
+        spec = FleetSpec.load(cfg.timings, cfg.faults)
+        strangers = spec.unknown_devices(names)
+        if strangers:
+            raise SpecError(f"faults file names device(s) not in this fleet: {', '.join(strangers)}")
+        store = StateStore(cfg.state_dir)
+        self.devices = [Device(name, spec.for_device(name), store) for name in names]
+        chunks = [self.devices[i:i + cfg.per_manager] for i in range(0, len(self.devices), cfg.per_manager)]
+        self.managers = [DeviceManager(chunk, self.publisher, cfg.kafka or "") for chunk in chunks]
+        previous = self._previous_ports(names)
+        try:
+            for index, manager in enumerate(self.managers):
+                server = DmiServer(manager)
+                if cfg.base_port is not None:
+                    server.requested_port = cfg.base_port + index
+                    await server.start()
+                else:
+                    server.requested_port = previous.get(index, 0)
+                    try:
+                        await server.start()
+                    except OSError:
+                        log.warning("previous port %s of manager %d is taken; picking a free one",
+                                    server.requested_port, index)
+                        server.requested_port = 0
+                        await server.start()
+                self.servers.append(server)
+            await wait_ready([s.port for s in self.servers], timeout=60)
+        except BaseException:
+            await self.stop()
+            raise
+        self.write_files()
+        self.started_at = time.time()
+        self.startup_seconds = time.monotonic() - t0
+        log.info("fleet of %d devices behind %d device manager(s) ready in %.2fs", len(self.devices),
+                 len(self.servers), self.startup_seconds)
+
+    def _previous_ports(self, names: list[str]) -> dict[int, int]:
+        """Reuse the ports of the last run with the same layout, so an inventory stays valid across restarts."""
+        data = read_json(self.fleet_json) if self.fleet_json.exists() else None
+        if not data or [d.get("name") for d in data.get("devices", [])] != names:
+            return {}
+        if data.get("per_manager") != self.config.per_manager:
+            return {}
+        return {int(m["index"]): int(m["port"]) for m in data.get("managers", [])}
+
+    def device_records(self) -> list[dict]:
+        records = []
+        groups = self.config.groups
+        for index, device in enumerate(self.devices):
+            manager_index = index // self.config.per_manager
+            records.append({
+                "name": device.name,
+                "uuid": device.uuid,
+                "host": "127.0.0.1",
+                "port": self.servers[manager_index].port,
+                "transport": self.config.transport,
+                "manager": manager_index,
+                "group": groups[index % len(groups)] if groups else None,
+                "faults": sorted(device.spec.faults),
+            })
+        return records
+
+    def write_files(self) -> None:
+        cfg = self.config
+        records = self.device_records()
+        write_inventory(cfg.inventory, records, cfg.groups or None)
+        write_json_atomic(self.fleet_json, {
+            "schema": 1,
+            "transport": cfg.transport,
+            "inventory": str(Path(cfg.inventory).resolve()),
+            "state_dir": str(Path(cfg.state_dir).resolve()),
+            "kafka": cfg.kafka,
+            "kafka_topic": cfg.kafka_topic,
+            "per_manager": cfg.per_manager,
+            "groups": cfg.groups,
+            "managers": [{"index": i, "port": s.port, "devices": [d.name for d in m.devices]}
+                         for i, (s, m) in enumerate(zip(self.servers, self.managers))],
+            "devices": records,
+        })
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(d.shutdown() for d in self.devices), return_exceptions=True)
+        await asyncio.gather(*(s.stop(0.5) for s in self.servers), return_exceptions=True)
+        self.servers = []
+        await asyncio.to_thread(self.publisher.close, 5.0)
