@@ -1,0 +1,171 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""Resolution: a valid plan plus the inventory of the day (and device versions) give ordered batches.
+
+PRIVATE to the collection. Deterministic: the same inputs always give the same batches, hosts
+sorted by name. Guarantees (property-tested): every eligible host is in exactly one batch; no
+batch holds more than ``max_down`` members of a redundancy group; a step's batches come after
+those of every step it depends on.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Mapping
+
+from . import schema as s
+from .inventory import Inventory, RedundancySet, check_inventory, natural_key, natural_sorted
+from .steps import execution_order
+from .validate import check
+
+
+class PlanError(Exception):
+    """The plan (or the inventory given with it) has problems; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def active_version(value: t.Any) -> str | None:
+    """A host's version from ``current_versions``: a string, or sw_version's result/facts (``active_version``)."""
+    if isinstance(value, Mapping):
+        value = value.get("active_version")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and value else None
+
+
+def spread(hosts: list[str], first: int, size: int, sets: list[RedundancySet]) -> list[list[str]]:
+    """Hosts into batches of *size* (the first of *first*) without exceeding any set's ``max_down``.
+
+    Greedy first fit, most constrained hosts first (those in the largest redundancy sets relative to
+    what may be down), then by name: a host goes to the earliest batch with room for it, or opens a
+    new one. An empty batch always has room (``max_down`` >= 1), so this always succeeds.
+    """
+    sets_of: dict[str, list[int]] = {host: [] for host in hosts}
+    for number, rset in enumerate(sets):
+        for host in rset.members:
+            if host in sets_of:
+                sets_of[host].append(number)
+    pressure = {host: max((len(sets[n].members) / sets[n].max_down for n in sets_of[host]), default=0.0)
+                for host in hosts}
+    batches: list[list[str]] = []
+    down: list[dict[int, int]] = []          # per batch: redundancy set number -> members in it
+    for host in sorted(hosts, key=lambda h: (-pressure[h], natural_key(h))):
+        for index, batch in enumerate(batches):
+            capacity = first if index == 0 and first else size
+            if len(batch) < capacity and all(down[index].get(n, 0) < sets[n].max_down for n in sets_of[host]):
+                break
+        else:
+            batches.append([])
+            down.append({})
+            index = len(batches) - 1
+        batches[index].append(host)
+        for n in sets_of[host]:
+            down[index][n] = down[index].get(n, 0) + 1
+    return [natural_sorted(batch) for batch in batches]
+
+
+def fail_percentage(threshold: s.Size, batch_size: int) -> float:
+    """Ansible's ``max_fail_percentage`` giving up exactly when more than *threshold* hosts of a batch fail.
+
+    Ansible stops when ``failed / batch_size > max_fail_percentage / 100``. A count c maps to the
+    midpoint between c and c + 1 failures, safe from float rounding either way.
+    """
+    if threshold.percent is not None:
+        return threshold.percent
+    count = threshold.count or 0
+    if count == 0:
+        return 0
+    if count >= batch_size:
+        return 100
+    return round((count + 0.5) * 100 / batch_size, 4)
+
+
+def _pause_message(plan: s.Plan, index: int, step: s.Step, hosts: list[str]) -> str:
+    return plan.coordination.message.format(index=index, step=step.name, group=step.group,
+                                            hosts=", ".join(hosts), count=len(hosts))
+
+
+def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping | None = None) -> dict:
+    """The batches of a valid *plan* on *inventory* (see docs/campaign-plan.md, "Resolution")."""
+    versions = current_versions or {}
+    sets = inventory.redundancy_sets(plan)
+    coordination = plan.coordination
+    claimed: set[str] = set()
+    batches, skipped, warnings, steps = [], [], [], []
+    for step in execution_order(plan.steps):
+        selected = inventory.select(step)
+        mine = [host for host in selected if host not in claimed]
+        claimed.update(mine)
+        if not selected:
+            warnings.append(f"step {step.name} selects no host of group {step.group}")
+        elif not mine:
+            warnings.append(f"step {step.name}: all its hosts belong to earlier steps")
+        image = plan.images[step.image]
+        eligible = []
+        for host in mine:
+            current = active_version(versions.get(host))
+            if current == image.version:
+                skipped.append({"host": host, "step": step.name, "version": current,
+                                "reason": f"already runs the target version {current}"})
+            else:
+                eligible.append(host)
+        # Percentages are of the hosts the step selects, done or not, so resuming keeps the sizes.
+        canary = step.canary.of(len(mine)) if step.canary is not None else 0
+        first_index = len(batches)
+        for position, hosts in enumerate(spread(eligible, canary, step.batch.of(len(mine)), sets)):
+            index = len(batches)
+            is_canary = position == 0 and canary > 0
+            pause = (coordination.pause_before_each_batch or index in coordination.pause_before_batches
+                     or (position == 0 and step.name in coordination.pause_before_steps)
+                     or (position == 1 and canary > 0 and coordination.pause_after_canary))
+            batches.append({
+                "index": index, "step": step.name, "group": step.group, "hosts": hosts, "canary": is_canary,
+                "pause_before": pause, "pause_message": _pause_message(plan, index, step, hosts) if pause else "",
+                "image": image.as_dict(), "timeouts": dict(step.timeouts),
+                "max_fail_percentage": fail_percentage(plan.recovery.threshold, len(hosts)),
+            })
+        steps.append({"name": step.name, "group": step.group, "depends_on": list(step.depends_on),
+                      "hosts": mine, "batches": list(range(first_index, len(batches)))})
+    for index in coordination.pause_before_batches:
+        if index >= len(batches):
+            warnings.append(f"coordination.pause_before_batches: there is no batch {index} "
+                            f"(batches are numbered 0 to {len(batches) - 1})")
+    host_batch = {host: batch["index"] for batch in batches for host in batch["hosts"]}
+    return {
+        "campaign": {"id": plan.id, "description": plan.description, "expected_duration": plan.expected_duration},
+        "batches": batches,
+        "skipped": sorted(skipped, key=lambda item: natural_key(item["host"])),
+        "steps": steps,
+        "host_batch": host_batch,
+        "hosts_in_order": [host for batch in batches for host in batch["hosts"]],
+        "image_for": {host: batches[index]["image"] for host, index in host_batch.items()},
+        "serial": [len(batch["hosts"]) for batch in batches],
+        "max_fail_percentage": min((batch["max_fail_percentage"] for batch in batches),
+                                   default=fail_percentage(plan.recovery.threshold, 1)),
+        "timeouts": {step.name: dict(step.timeouts) for step in plan.steps},
+        "expected_duration": plan.expected_duration,
+        "verification": dict(plan.verification),
+        "recovery": {"policy": plan.recovery.policy, "failure_threshold": plan.recovery.threshold.as_data(),
+                     "continue_after_failure": plan.recovery.policy == "revert_device",
+                     "rollback_campaign": plan.recovery.policy == "rollback_campaign"},
+        "warnings": warnings,
+    }
+
+
+def resolve(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None, *,
+            groups_label: str = "groups") -> dict:
+    """Validate *document* against the inventory, then resolve it; raises :class:`PlanError` listing
+    every problem of the plan, of the inventory data and of the plan on that inventory."""
+    plan, problems = check(document)
+    inventory, inventory_problems = Inventory.build(groups, hostvars, label=groups_label)
+    problems = problems + inventory_problems
+    if current_versions is not None and not isinstance(current_versions, Mapping):
+        problems.append("current_versions: must be a mapping of host to its active version")
+    if plan is not None and inventory is not None:
+        problems += check_inventory(plan, inventory)
+    if problems:
+        raise PlanError(problems)
+    return resolve_plan(plan, inventory, current_versions)
