@@ -1,0 +1,372 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""Deliver events to Kafka from a background thread, never blocking or failing the caller.
+
+PRIVATE to the collection: the names here may change without a semver bump.
+
+Used by the ``kafka_events`` callback (controller main process, with a spool) and by the
+image-status publisher of the device action plugin (a forked worker, without a spool).
+
+Why it is shaped like this:
+
+* Callbacks run synchronously in the controller's main process: a blocking ``send`` would stall
+  every host of the play. :meth:`KafkaSender.submit` only appends to a bounded in-memory queue;
+  a daemon thread does all network and disk I/O.
+* A dead broker must cost almost nothing. Before building a producer the thread tries a plain
+  TCP connect to the bootstrap servers (sub-second timeout) and, when that fails, does not try
+  again for ``retry_interval`` seconds; kafka-python's own waits (bootstrap, ``max_block_ms``,
+  request and delivery timeouts) are all set to a few seconds.
+* Nothing is lost while the broker is away: with a :class:`~.kafka_spool.Spool`, records the
+  broker did not confirm, and every record after them, go to the spool file; later records are
+  appended behind them until the spool has been drained, so each key (host) keeps its order.
+  The next run drains an old spool before sending anything of its own.
+* Delivery is at-least-once: a request that timed out may still have been written, and is then
+  delivered again from the spool. Consumers deduplicate on the event's ``event_id``.
+* Problems are collected, not raised: the owner shows :meth:`take_warning` once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import os
+import socket
+import threading
+import time
+import typing as t
+
+from .kafka_spool import Record, Spool, dumps
+
+BATCH = 500
+
+
+def split_servers(servers: t.Any) -> list[str]:
+    """``"a:9092,b:9092"`` or a list -> ``["a:9092", "b:9092"]``."""
+    if isinstance(servers, str):
+        servers = servers.split(",")
+    return [str(server).strip() for server in servers or () if str(server).strip()]
+
+
+def host_port(server: str) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or ``host`` (port 9092)."""
+    if server.startswith("["):
+        host, _, rest = server[1:].partition("]")
+        return host, int(rest.lstrip(":") or 9092)
+    host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+    return host, int(port or 9092)
+
+
+class KafkaSender:
+    """A bounded queue of records and the daemon thread that delivers them.
+
+    *settings*: ``bootstrap_servers`` (required), ``client_id``, ``acks``, ``security_protocol``,
+    ``ssl_cafile``, ``ssl_certfile``, ``ssl_keyfile``, ``sasl_mechanism``, ``sasl_plain_username``,
+    ``sasl_plain_password``, ``connect_timeout`` and ``request_timeout`` (seconds).
+    """
+
+    def __init__(self, settings: dict, *, spool: Spool | None = None, queue_size: int = 10000,
+                 retry_interval: float = 3.0, producer_factory: t.Callable[[dict], t.Any] | None = None,
+                 probe: t.Callable[[list[str], float], bool] | None = None):
+        self.servers = split_servers(settings.get("bootstrap_servers"))
+        if not self.servers:
+            raise ValueError("no Kafka bootstrap servers configured")
+        self.settings = settings
+        self.spool = spool
+        self.queue_size = queue_size
+        self.retry_interval = retry_interval
+        self.connect_timeout = float(settings.get("connect_timeout") or 1.0)
+        self.request_timeout = float(settings.get("request_timeout") or 5.0)
+        self.counters = collections.Counter(sent=0, spooled=0, drained=0, dropped=0)
+        self._producer_factory = producer_factory or _kafka_producer
+        self._probe = probe or tcp_reachable
+        self._cond = threading.Condition()
+        self._pending: collections.deque[Record] = collections.deque()
+        self._inflight: list[Record] = []
+        self._stopping = False
+        self._abandoned = False
+        self._deadline: float | None = None
+        self._producer = None
+        self._down_until = 0.0
+        self._next_drain = 0.0
+        self._backlog = bool(spool and spool.pending())
+        self._problems: list[str] = []
+        self._warned = False
+        self._closed = False
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name="escalator.swim-kafka", daemon=True)
+        self._thread.start()
+        # A run interrupted before its owner's close (Ctrl-C, a fatal error): spool what is left.
+        atexit.register(self._at_exit)
+
+    # -- caller side (never blocks on I/O) -----------------------------------------------------
+    def submit(self, topic: str, key: str, value: dict) -> bool:
+        """Queue one event; False (and counted as dropped) when the queue is full or closed."""
+        with self._cond:
+            if self._stopping or len(self._pending) >= self.queue_size:
+                self.counters["dropped"] += 1
+                self._problem(f"{self.counters['dropped']} event(s) dropped: the send queue is full or closed")
+                return False
+            self._pending.append(Record(topic, key, value))
+            self._cond.notify()
+        return True
+
+    def take_warning(self) -> str | None:
+        """The first problem, once per sender; None afterwards and while all is well."""
+        with self._cond:
+            if self._warned or not self._problems:
+                return None
+            self._warned = True
+            return self._problems[0]
+
+    @property
+    def problems(self) -> list[str]:
+        return list(self._problems)
+
+    @property
+    def backlog(self) -> bool:
+        """True while records wait in the spool."""
+        return self._backlog
+
+    def close(self, timeout: float = 10.0) -> dict:
+        """Deliver what is queued within *timeout* seconds, spool (or drop) the rest; return counters."""
+        if self._closed:
+            return dict(self.counters)
+        self._closed = True
+        with self._cond:
+            self._deadline = time.monotonic() + max(timeout, 0.0)
+            self._stopping = True
+            self._cond.notify()
+        if os.getpid() == self._pid:
+            self._thread.join(max(timeout, 0.0))
+        if self._thread.is_alive() or os.getpid() != self._pid:
+            self._abandon()
+        return dict(self.counters)
+
+    def _abandon(self) -> None:
+        """The thread is stuck in a network call past the deadline: keep its records ourselves."""
+        with self._cond:
+            self._abandoned = True
+            leftovers = self._inflight + list(self._pending)
+            self._inflight, self._pending = [], collections.deque()
+        if not leftovers:
+            return
+        if self.spool is None:
+            self.counters["dropped"] += len(leftovers)
+            self._problem(f"{len(leftovers)} event(s) dropped: Kafka did not take them in time")
+            return
+        try:
+            # The stuck thread may hold the lock while draining; it will not rewrite the spool once
+            # abandoned, so appending without the lock after a short wait is safe for this process.
+            with self.spool.locked(timeout=1.0):
+                self.spool.append(leftovers)
+            self.counters["spooled"] += len(leftovers)
+        except OSError as exc:
+            self.counters["dropped"] += len(leftovers)
+            self._problem(f"{len(leftovers)} event(s) dropped: cannot write the spool {self.spool.path}: {exc}")
+
+    def _at_exit(self) -> None:
+        if os.getpid() == self._pid and not self._closed:
+            self.close(timeout=min(self.request_timeout, 2.0))
+
+    # -- sender thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    break
+                if batch:
+                    self._deliver(batch)
+                elif self._backlog:
+                    self._maybe_drain()
+            if self._backlog and not self._abandoned:
+                self._down_until = 0.0  # one last try, whatever the retry interval says
+                self._drain()
+        except Exception as exc:  # the thread must never die silently: say why, once
+            self._problem(f"Kafka sender stopped: {type(exc).__name__}: {exc}")
+        finally:
+            self._close_producer(0.5)
+
+    def _next_batch(self) -> list[Record] | None:
+        with self._cond:
+            if not self._pending and not self._stopping:
+                self._cond.wait(timeout=0.5)
+            if self._abandoned or (self._stopping and not self._pending):
+                return None
+            batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+            self._inflight = batch
+            return batch
+
+    def _deliver(self, batch: list[Record]) -> None:
+        if self._backlog:
+            # Older records wait in the spool: queue behind them, or a host's order would break.
+            self._to_spool(batch)
+            self._maybe_drain()
+        else:
+            undelivered = self._send(batch)
+            if undelivered:
+                if self.spool is not None:
+                    self._backlog = True
+                    self._next_drain = time.monotonic() + self.retry_interval
+                    self._to_spool(undelivered)
+                else:
+                    self.counters["dropped"] += len(undelivered)
+        with self._cond:
+            if not self._abandoned:
+                self._inflight = []
+
+    def _to_spool(self, records: list[Record]) -> None:
+        try:
+            with self.spool.locked():
+                if self._abandoned:
+                    return
+                self.spool.append(records)
+            self.counters["spooled"] += len(records)
+        except OSError as exc:
+            self.counters["dropped"] += len(records)
+            self._problem(f"{len(records)} event(s) dropped: cannot write the spool {self.spool.path}: {exc}")
+
+    def _maybe_drain(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_drain:
+            self._next_drain = now + self.retry_interval
+            self._drain()
+
+    def _drain(self) -> None:
+        """Send the spool, oldest first; keep what the broker did not confirm (and all after it)."""
+        try:
+            with self.spool.locked():
+                records = self.spool.read()
+                delivered = 0
+                while delivered < len(records) and not self._abandoned and not self._past_deadline():
+                    chunk = records[delivered:delivered + BATCH]
+                    undelivered = self._send(chunk)
+                    delivered += len(chunk) - len(undelivered)
+                    if undelivered:
+                        break
+                if self._abandoned:
+                    return  # the owner appends behind us now; leave the file as it is
+                if delivered:
+                    self.spool.replace(records[delivered:])
+                    self.counters["drained"] += delivered
+                if delivered == len(records):
+                    self._backlog = False
+        except OSError as exc:
+            self._problem(f"cannot read the spool {self.spool.path}: {exc}")
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
+    def _send(self, records: list[Record]) -> list[Record]:
+        """Send *records*; return the suffix the broker did not confirm (empty when all went)."""
+        producer = self._connect()
+        if producer is None:
+            return records
+        futures = []
+        try:
+            for record in records:
+                futures.append(producer.send(record.topic, key=record.key.encode(),
+                                             value=dumps(record.value).encode()))
+        except Exception as exc:  # max_block_ms ran out (no metadata), buffer full, ...
+            self._problem(f"Kafka at {','.join(self.servers)} refused events: {type(exc).__name__}: {exc}")
+        wait = self.request_timeout * 2
+        if self._deadline is not None:
+            wait = max(0.1, min(wait, self._deadline - time.monotonic()))
+        try:
+            producer.flush(timeout=wait)
+        except Exception:
+            pass  # unconfirmed futures are judged below
+        for index, future in enumerate(futures):
+            if not (future.is_done and future.succeeded()):
+                error = future.exception if future.is_done else "no acknowledgement in time"
+                self._problem(f"Kafka at {','.join(self.servers)} did not confirm events: {error}")
+                self._reset()
+                return records[index:]
+        self.counters["sent"] += len(futures)
+        if len(futures) < len(records):
+            self._reset()
+            return records[len(futures):]
+        return []
+
+    def _reset(self) -> None:
+        # Start over with a fresh producer after the retry interval: its connection state is suspect.
+        self._close_producer(0)
+        self._down_until = time.monotonic() + self.retry_interval
+
+    def _connect(self):
+        if self._producer is not None:
+            return self._producer
+        if time.monotonic() < self._down_until:
+            return None
+        if not self._probe(self.servers, self.connect_timeout):
+            self._down_until = time.monotonic() + self.retry_interval
+            self._problem(f"Kafka broker {','.join(self.servers)} is not reachable")
+            return None
+        try:
+            self._producer = self._producer_factory(producer_config(self.settings))
+        except Exception as exc:
+            self._down_until = time.monotonic() + self.retry_interval
+            self._problem(f"cannot connect to Kafka at {','.join(self.servers)}: {type(exc).__name__}: {exc}")
+            return None
+        return self._producer
+
+    def _close_producer(self, timeout: float) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=timeout)
+            except Exception:
+                pass
+
+    def _problem(self, text: str) -> None:
+        if not self._problems or len(self._problems) < 20:
+            self._problems.append(text)
+
+
+def tcp_reachable(servers: list[str], timeout: float) -> bool:
+    """True when at least one bootstrap server accepts a TCP connection within *timeout*."""
+    for server in servers:
+        try:
+            host, port = host_port(server)
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def producer_config(settings: dict) -> dict:
+    """kafka-python producer options: short timeouts everywhere, ordering kept on retries."""
+    request_ms = int(float(settings.get("request_timeout") or 5.0) * 1000)
+    connect_ms = int(float(settings.get("connect_timeout") or 1.0) * 1000)
+    acks = settings.get("acks", "1")
+    acks = "all" if str(acks).lower() in ("all", "-1") else int(acks)
+    config = {
+        "bootstrap_servers": split_servers(settings["bootstrap_servers"]),
+        "client_id": settings.get("client_id") or "escalator.swim",
+        "acks": acks,
+        "retries": 2,
+        "max_in_flight_requests_per_connection": 1,  # retries must not reorder a host's events
+        "enable_idempotence": False,  # at-least-once with event_id dedup; no InitProducerId round trip
+        "linger_ms": 5,
+        "max_block_ms": 2 * connect_ms,
+        "request_timeout_ms": request_ms,
+        "delivery_timeout_ms": 2 * request_ms + 100,
+        "bootstrap_timeout_ms": 2 * connect_ms,
+        "api_version_auto_timeout_ms": 2 * connect_ms,
+        "reconnect_backoff_max_ms": 1000,
+        "security_protocol": settings.get("security_protocol") or "PLAINTEXT",
+    }
+    for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "sasl_mechanism", "sasl_plain_username",
+                "sasl_plain_password"):
+        if settings.get(key):
+            config[key] = settings[key]
+    return config
+
+
+def _kafka_producer(config: dict):
+    # Imported here, in the sender thread: no kafka import cost for runs without a bus.
+    from kafka import KafkaProducer
+
+    known = getattr(KafkaProducer, "DEFAULT_CONFIG", config)
+    return KafkaProducer(**{key: value for key, value in config.items() if key in known})
