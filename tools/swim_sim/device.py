@@ -417,7 +417,9 @@ class Device:
 
         def on_chunk(received: int, total: int | None, chunk: bytes) -> bytes:
             if drop_at is not None and (total is None or received >= drop_at * total):
-                where = f"{received * 100 // total}% ({received}/{total} bytes)" if total else f"{received} bytes"
+                # the connection dies drop_at of the way through (bytes after that point never arrive)
+                cut = int(drop_at * total) if total else received - len(chunk)
+                where = f"{round(cut * 100 / total)}% ({cut}/{total} bytes)" if total else f"{cut} bytes"
                 raise FetchError("transfer", f"transfer of {shown} dropped at {where}")
             if corrupt and chunk:
                 chunk = chunk[:-1] + bytes([chunk[-1] ^ 0xFF])
@@ -486,9 +488,13 @@ class Device:
         old, new = self.partitions["active"], self.partitions["standby"]
         emit(State.REBOOTING_DEVICE, description=f"rebooting {self.name} into {new.label} from the standby partition")
         self.trial = True
-        await self._reboot("activate", forever=self.spec.has("never_returns"))
-        await asyncio.sleep(self.timings.sanity_time)
-        if self.spec.has("activation_sanity_failure"):
+        # Sanity checks run as part of the bring-up: the device answers again only once the
+        # outcome is final (committed, or fallen back), so a client that lost the stream can
+        # trust the first GetSoftwareVersion answer after the reboot.
+        failing = self.spec.has("activation_sanity_failure")
+        await self._reboot("activate", forever=self.spec.has("never_returns"),
+                           checks=self.timings.sanity_time, stay_down=failing)
+        if failing:
             why = f"sanity checks failed on {new.label}"
             emit(State.REBOOTING_DEVICE, description=f"{why}; falling back to {old.label}, rebooting")
             self.trial = False
@@ -531,7 +537,9 @@ class Device:
         emit(State.ACTIVATION_COMPLETE, description=f"{new.label} is active; {old.label} is on standby")
 
     # ---------------------------------------------------------------- reboots
-    async def _reboot(self, kind: str, forever: bool = False) -> None:
+    async def _reboot(self, kind: str, forever: bool = False, checks: float = 0.0, stay_down: bool = False) -> None:
+        """Down for reboot_time (plus flaps), then ``checks`` seconds of post-boot checks while still
+        not answering; back in service at the end unless ``stay_down`` (another reboot follows)."""
         t = self.timings
         down_at = time.time()
         entry = {"device": self.name, "kind": kind, "down_at": down_at, "up_at": None}
@@ -558,10 +566,13 @@ class Device:
                     self.rebooting = True
                     log.info("%s: down again (flap %d/%d)", self.name, n + 1, flaps)
                     await asyncio.sleep(down_time)
-            self.rebooting = False
             self.last_booted = time.time()
-            entry["up_at"] = self.last_booted
-            log.info("%s: up after %s reboot (%.2fs)", self.name, kind, self.last_booted - down_at)
+            if checks:
+                await asyncio.sleep(checks)
+            entry["up_at"] = time.time()
+            if not stay_down:
+                self.rebooting = False
+                log.info("%s: up after %s reboot (%.2fs)", self.name, kind, entry["up_at"] - down_at)
             if self.store:
                 self.store.append_reboot(entry)
             logged = True
