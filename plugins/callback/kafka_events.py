@@ -436,10 +436,8 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_start(self, playbook):
         self.playbook = os.path.basename(getattr(playbook, "_file_name", "") or "") or None
         plays = playbook.get_plays() if hasattr(playbook, "get_plays") else []
-        if plays:
-            extra = getattr(plays[0].get_variable_manager(), "extra_vars", None) or {}
-            if extra.get(CAMPAIGN_VAR) not in (None, ""):
-                self.stream.campaign_id = self._templated(plays[0], extra[CAMPAIGN_VAR])
+        if plays:  # the first play's campaign, so that even playbook_start carries it
+            self.stream.campaign_id = self._campaign(plays[0])
         self._emit("playbook_start", **self._context())
 
     @guarded

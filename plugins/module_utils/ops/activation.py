@@ -77,6 +77,10 @@ def precheck(ctx, operation: str, before: SoftwareVersions) -> dict | None:
         raise DeviceError(device.name, operation, "NO_STANDBY_IMAGE", "the device reports no standby image",
                           transport=device.transport)
     if version and not standby.same_as(name, version):
+        if ctx.check_mode:  # a dry run predicts: the download before this task did not really happen
+            return {"changed": True, "before": before.as_dict(),
+                    "msg": f"{device.name}: would reboot into {name + ' ' if name else ''}{version} once it is in "
+                           f"standby (standby now holds {describe(standby)})"}
         raise DeviceError(device.name, operation, "VERSION_MISMATCH",
                           f"standby holds {describe(standby)}, not {name + ' ' if name else ''}{version}",
                           transport=device.transport)
