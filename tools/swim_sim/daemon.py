@@ -67,6 +67,10 @@ def detach(argv: list[str], pidfile: Path, log_path: Path, timeout: float) -> in
     """Run ``swim-sim <argv>`` (without --detach) in a new session; return 0 once it reported
     ready (it writes the pid file itself), non-zero with a message if it failed to start."""
     pidfile = Path(pidfile)
+    running = read_pid(pidfile)
+    if running is not None and running != os.getpid() and alive(running) and is_swim_sim(running):
+        print(f"swim-sim: already running as pid {running} (pid file {pidfile}); stop it first", file=sys.stderr)
+        return 1
     ready = pidfile.with_name(pidfile.name + ".ready")
     ready.unlink(missing_ok=True)
     log_path = Path(log_path)

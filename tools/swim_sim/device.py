@@ -127,6 +127,11 @@ class StreamDropped(Exception):
     (``stream_drop_on_reboot`` fault); the operation itself goes on."""
 
 
+class OperationAborted(Exception):
+    """The procedure was cut short by a simulator stop (the device manager went away):
+    followers' streams end with this instead of a terminal state."""
+
+
 class ConfigError(Exception):
     """UpdateStartupConfiguration failed; ``reason`` is a DMI ConfigResponse.Reason name."""
 
@@ -149,6 +154,7 @@ class _Operation:
         self.history: list[StatusEvent] = []
         self.queues: list[asyncio.Queue] = []
         self.done = False
+        self.aborted: str | None = None
         self.task: asyncio.Task | None = None
 
     def publish(self, event: StatusEvent) -> None:
@@ -173,6 +179,8 @@ class _Operation:
             while True:
                 item = await queue.get()
                 if item is _END:
+                    if self.aborted:
+                        raise OperationAborted(self.aborted)
                     return
                 yield item
         finally:
@@ -367,6 +375,7 @@ class Device:
             await procedure(emit)
         except asyncio.CancelledError:
             log.info("%s: %s cancelled (simulator stopping)", self.name, op.kind)
+            op.aborted = f"device manager of {self.name} is shutting down"
             raise
         except Exception as exc:
             log.exception("%s: %s crashed", self.name, op.kind)

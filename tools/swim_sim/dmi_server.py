@@ -30,7 +30,7 @@ from dmi import sw_management_service_pb2_grpc as swm_grpc
 from google.protobuf import timestamp_pb2
 
 from .device import (ACTIVATE, DOWNLOAD, REVERT, ConfigError, Device, DeviceRebooting, DeviceUnreachable,
-                     StatusEvent, StreamDropped)
+                     OperationAborted, StatusEvent, StreamDropped)
 from .hardware import Component, build_inventory
 from .kafka_events import EventPublisher, event_message
 from .redact import redact
@@ -155,7 +155,7 @@ class SoftwareService(swm_grpc.NativeSoftwareManagementServiceServicer):
         try:
             async for event in start(device):
                 yield image_status(event)
-        except (DeviceRebooting, StreamDropped) as exc:
+        except (DeviceRebooting, StreamDropped, OperationAborted) as exc:
             await _unavailable(context, exc)
 
     async def DownloadImage(self, request, context):
