@@ -11,6 +11,14 @@ from swim_sim.broker import TansuBroker
 from swim_sim.images import ImageServer
 from swim_sim.testing import FleetFactory
 
+
+
+def pytest_configure(config):
+    # kafka-python 3.0 loads its protocol schemas with deprecated importlib.resources calls.
+    config.addinivalue_line("filterwarnings", "ignore:read_text is deprecated:DeprecationWarning")
+    config.addinivalue_line("filterwarnings", "ignore:open_text is deprecated:DeprecationWarning")
+
+
 # --------------------------------------------------------------------------- Kafka
 
 
