@@ -9,13 +9,17 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 EXAMPLE = os.path.join(ROOT, "docs", "examples", "campaign-plan.yml")
+_EXAMPLE: list = []
 SHA_A = "a" * 64
 SHA_B = "0123456789abcdef" * 4
 
 
 def example() -> dict:
-    with open(EXAMPLE, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """A fresh copy of docs/examples/campaign-plan.yml (parsed once)."""
+    if not _EXAMPLE:
+        with open(EXAMPLE, encoding="utf-8") as handle:
+            _EXAMPLE.append(yaml.safe_load(handle))
+    return copy.deepcopy(_EXAMPLE[0])
 
 
 def image(version="2.0.0", sha=SHA_A, url="http://images.example.net/swim-olt.img", **extra) -> dict:
