@@ -1,74 +1,40 @@
 # Copyright: escalator.swim contributors
 # Apache License 2.0 (see LICENSE)
-"""Base of the collection's action plugins: run a device operation in the controller process.
+"""Base of the device modules' action plugins.
 
-PRIVATE to the collection. A module interpreter per task costs ~15x an action plugin on the
-controller (docs/architecture.md), so every module's device I/O happens here, in the worker
-process Ansible forked for the task (gRPC channels are created after that fork, never before).
+PRIVATE to the collection. Device I/O happens in the worker process Ansible forked for the task
+(gRPC channels are created after that fork, never before).
 """
 
 from __future__ import annotations
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.escalator.swim.plugins.module_utils.connection import CONNECTION_ARGSPEC, CONNECTION_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.events import status_publisher
-from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
+from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
+from ansible_collections.escalator.swim.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class DeviceAction(ActionBase):
-    """Subclasses set OPERATION to one of ``module_utils.ops.*``."""
+class DeviceAction(ControllerAction):
+    """A device module: connection options from swim_* inventory variables, status events to Kafka."""
 
-    OPERATION = None
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    def argument_spec(self) -> dict:
+        return {**CONNECTION_ARGSPEC, **self.OPERATION.ARGUMENT_SPEC}
 
-    def _connection_args(self, task_vars: dict) -> dict:
-        """Task args, completed from inventory variables for every connection option not given."""
-        args = dict(self._task.args)
-        for option, var_names in CONNECTION_VARS.items():
-            if args.get(option) is not None:
-                continue
-            for var in var_names:
-                value = task_vars.get(var)
-                if value is not None and value != "":
-                    args[option] = self._templar.template(value)
-                    break
-        return args
+    def task_vars_map(self) -> dict:
+        return {**CONNECTION_VARS, **getattr(self.OPERATION, "TASK_VARS", {})}
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        operation = self.OPERATION
-        validator = ArgumentSpecValidator({**CONNECTION_ARGSPEC, **operation.ARGUMENT_SPEC},
-                                          **operation.VALIDATION_RULES)
-        validated = validator.validate(self._connection_args(task_vars))
-        device = task_vars.get("inventory_hostname", "?")
-        if validated.error_messages:
-            messages = "; ".join(f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
-                                 for error in validated.errors)
-            result.update(failed=True, changed=False, msg=f"{device}: invalid arguments: {messages}")
-            return result
-        publisher = self._status_publisher(task_vars, validated.validated_parameters)
-        context = OperationContext(validated.validated_parameters, check_mode=bool(self._task.check_mode),
-                                   diff=bool(self._task.diff), on_status=publisher)
-        try:
-            result.update(execute(operation, context, validated._no_log_values))
-        finally:
-            if publisher is not None:
-                # Bounded: a dead bus costs this task at most swim_kafka_flush_timeout seconds.
-                warnings = publisher.close(float(self._var(task_vars, "swim_kafka_flush_timeout") or 5.0))
-                if warnings:
-                    result.setdefault("warnings", []).extend(warnings)
-        return result
+    def make_context(self, params: dict, task_vars: dict) -> OperationContext:
+        self._publisher = self._status_publisher(task_vars, params)
+        return OperationContext(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff),
+                                on_status=self._publisher)
 
-    def _var(self, task_vars: dict, name: str):
-        value = task_vars.get(name)
-        return self._templar.template(value) if value is not None and value != "" else None
+    def finish(self, context: OperationContext, result: dict, task_vars: dict) -> None:
+        publisher = getattr(self, "_publisher", None)
+        if publisher is not None:
+            # Bounded: a dead bus costs this task at most swim_kafka_flush_timeout seconds.
+            warnings = publisher.close(float(self._var(task_vars, "swim_kafka_flush_timeout") or 5.0))
+            if warnings:
+                result.setdefault("warnings", []).extend(warnings)
 
     def _status_publisher(self, task_vars: dict, params: dict):
         """Image-status events to Kafka when swim_kafka_bootstrap_servers is set (module_utils/events.py).

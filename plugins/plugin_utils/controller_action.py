@@ -1,0 +1,78 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""Base of the collection's action plugins: run a module's operation in the controller process.
+
+PRIVATE to the collection. A module interpreter per task costs ~15x an action plugin on the
+controller (docs/architecture.md), so every module of this collection runs here, in the worker
+process Ansible forked for the task; the module file keeps the documentation and a ``main()``
+for tools that bypass action plugins.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
+
+
+class ControllerAction(ActionBase):
+    """Subclasses set OPERATION to one of ``module_utils.ops.*``.
+
+    An operation may declare ``TASK_VARS``: option -> variable names tried in order when the task
+    does not pass the option (e.g. ``{"device": ["inventory_hostname"]}``).
+    """
+
+    OPERATION = None
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def argument_spec(self) -> dict:
+        return dict(self.OPERATION.ARGUMENT_SPEC)
+
+    def task_vars_map(self) -> dict:
+        return dict(getattr(self.OPERATION, "TASK_VARS", {}))
+
+    def _var(self, task_vars: dict, name: str):
+        value = task_vars.get(name)
+        return self._templar.template(value) if value is not None and value != "" else None
+
+    def task_args(self, task_vars: dict) -> dict:
+        """Task args, completed from variables for every mapped option the task does not give."""
+        args = dict(self._task.args)
+        for option, var_names in self.task_vars_map().items():
+            if args.get(option) is not None:
+                continue
+            for var in var_names:
+                value = self._var(task_vars, var)
+                if value is not None:
+                    args[option] = value
+                    break
+        return args
+
+    def make_context(self, params: dict, task_vars: dict) -> OperationContext:
+        return OperationContext(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+
+    def finish(self, context: OperationContext, result: dict, task_vars: dict) -> None:
+        """Hook run after the operation, success or failure."""
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        validator = ArgumentSpecValidator(self.argument_spec(), **self.OPERATION.VALIDATION_RULES)
+        validated = validator.validate(self.task_args(task_vars))
+        if validated.error_messages:
+            messages = "; ".join(f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
+                                 for error in validated.errors)
+            device = task_vars.get("inventory_hostname", "?")
+            result.update(failed=True, changed=False, msg=f"{device}: invalid arguments: {messages}")
+            return result
+        context = self.make_context(validated.validated_parameters, task_vars)
+        try:
+            result.update(execute(self.OPERATION, context, validated._no_log_values))
+        finally:
+            self.finish(context, result, task_vars)
+        return result
