@@ -1,0 +1,1 @@
+"""``swim monitor``: a live status table of an upgrade campaign, read from the Kafka event topics."""

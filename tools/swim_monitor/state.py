@@ -1,0 +1,200 @@
+"""The monitor's model: fold events (docs/events.schema.json) into one row per device.
+
+Events of one device share a partition (they are keyed by host), so applying them in arrival
+order per partition gives each device's true history. Delivery is at-least-once, so events are
+deduplicated on ``event_id``, and an event older (by ``seq``) than one already applied from the
+same producer for the same device is ignored.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+# Image states after which a device's progress is complete.
+COMPLETE = {"UPGRADE_COMPLETE", "ACTIVATION_COMPLETE"}
+FAILED_STATUSES = {"failed", "unreachable"}
+_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
+
+
+def progress_of(description: str) -> float | None:
+    """Percentage in a device's progress text (the same rule as the collection's events.progress_of)."""
+    match = _PERCENT.search(description or "")
+    value = float(match.group(1)) if match else None
+    return value if value is not None and 0.0 <= value <= 100.0 else None
+
+
+@dataclass
+class DeviceRow:
+    device: str
+    stage: str | None = None
+    state: str | None = None
+    progress: float | None = None
+    last_error: str | None = None
+    updated: str | None = None
+    run_id: str | None = None
+    campaign_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    playbook: str | None = None
+    campaign_id: str | None = None
+    status: str = "running"
+    started: str | None = None
+    ended: str | None = None
+    stats: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class FleetState:
+    """Everything the table shows; :meth:`apply` returns True when an event changed it."""
+
+    def __init__(self, campaign: str | None = None):
+        self.campaign = campaign
+        self.devices: dict[str, DeviceRow] = {}
+        self.runs: dict[str, RunInfo] = {}
+        self.applied = 0
+        self._seen: set[str] = set()
+        self._last_seq: dict[tuple[str, str], int] = {}
+
+    def apply(self, event: dict) -> bool:
+        if not isinstance(event, dict):
+            return False
+        if "event" not in event and event.get("source") == "swim-sim":
+            return self._apply_sim(event)
+        if self.campaign is not None and event.get("campaign_id") != self.campaign:
+            return False
+        event_id = event.get("event_id")
+        if event_id:
+            if event_id in self._seen:
+                return False
+            self._seen.add(event_id)
+        host = event.get("host")
+        producer, seq = event.get("producer_id"), event.get("seq")
+        if host and producer and isinstance(seq, int):
+            last = self._last_seq.get((producer, host), 0)
+            if seq <= last:
+                return False
+            self._last_seq[(producer, host)] = seq
+        kind = event.get("event")
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            return False
+        handler(event)
+        self.applied += 1
+        return True
+
+    # -- per device -----------------------------------------------------------------------------
+    def _row(self, event: dict, device: str) -> DeviceRow | None:
+        """The device's row, or None when *event* is older than what the row shows.
+
+        One device's events on one topic arrive in order; across the two topics (callback results,
+        image status) they do not, so the controller's timestamp decides which is the latest.
+        """
+        row = self.devices.get(device)
+        if row is None:
+            row = self.devices[device] = DeviceRow(device)
+        when = event.get("time")
+        if when and row.updated and when < row.updated:
+            return None
+        row.updated = when or row.updated
+        row.run_id = event.get("run_id") or row.run_id
+        row.campaign_id = event.get("campaign_id") or row.campaign_id
+        return row
+
+    def _on_host_result(self, event: dict) -> None:
+        row = self._row(event, event["host"])
+        if row is None:
+            return
+        result = event.get("result") or {}
+        stage = event.get("task") or event.get("module")
+        if stage != row.stage:
+            row.progress = None
+        row.stage = stage
+        status = result.get("status")
+        row.state = status
+        if status in FAILED_STATUSES:
+            text = result.get("msg") or result.get("censored") or status
+            if result.get("reason") and result["reason"] not in str(text):
+                text = f"{result['reason']}: {text}"
+            row.last_error = f"{stage}: {text}" + (" (ignored)" if result.get("ignored") else "")
+
+    def _on_image_status(self, event: dict) -> None:
+        status = event.get("image_status") or {}
+        row = self._row(event, event.get("host") or status.get("device") or "?")
+        if row is not None:
+            self._image_state(row, event.get("task") or status.get("operation"), status)
+
+    def _apply_sim(self, event: dict) -> bool:
+        """ImageStatus events of the device simulator (device-manager side, swim.dmi.image-status)."""
+        if self.campaign is not None or not event.get("device"):
+            return False
+        event_id = f"sim:{event['device']}:{event.get('time')}:{event.get('state')}:{event.get('description')}"
+        if event_id in self._seen:
+            return False
+        self._seen.add(event_id)
+        row = self._row(event, event["device"])
+        if row is None:
+            return False
+        state = str(event.get("state") or "")
+        self._image_state(row, event.get("rpc"), {
+            "state": state, "progress": progress_of(event.get("description") or ""),
+            "ok": not (state.endswith("_FAILED") or state == "ERROR"),
+            "reason": event.get("reason"), "reason_detail": event.get("reason_detail")})
+        self.applied += 1
+        return True
+
+    def _image_state(self, row: DeviceRow, stage: str | None, status: dict) -> None:
+        if stage != row.stage:
+            row.progress = None
+        row.stage = stage
+        row.state = status.get("state")
+        if status.get("progress") is not None:
+            row.progress = float(status["progress"])
+        elif row.state in COMPLETE:
+            row.progress = 100.0
+        if status.get("ok") is False:
+            detail = " ".join(str(status[k]) for k in ("reason", "reason_detail") if status.get(k))
+            row.last_error = f"{stage}: {row.state}" + (f" {detail}" if detail else "")
+
+    # -- per run ----------------------------------------------------------------------------------
+    def _run(self, event: dict) -> RunInfo:
+        run_id = event.get("run_id") or "?"
+        run = self.runs.get(run_id)
+        if run is None:
+            run = self.runs[run_id] = RunInfo(run_id)
+        run.playbook = event.get("playbook") or run.playbook
+        run.campaign_id = event.get("campaign_id") or run.campaign_id
+        return run
+
+    def _on_playbook_start(self, event: dict) -> None:
+        self._run(event).started = event.get("time")
+
+    def _on_play_start(self, event: dict) -> None:
+        self._run(event)
+
+    def _on_task_start(self, event: dict) -> None:
+        self._run(event)
+
+    def _on_stats(self, event: dict) -> None:
+        self._run(event).stats = event.get("stats") or {}
+
+    def _on_playbook_end(self, event: dict) -> None:
+        run = self._run(event)
+        run.status = event.get("status") or "finished"
+        run.ended = event.get("time")
+
+    def snapshot(self) -> dict:
+        """What ``--json`` prints."""
+        return {
+            "campaign": self.campaign,
+            "events": self.applied,
+            "devices": [self.devices[name].as_dict() for name in sorted(self.devices)],
+            "runs": [run.as_dict() for run in sorted(self.runs.values(), key=lambda r: r.started or "")],
+        }
