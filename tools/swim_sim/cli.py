@@ -121,8 +121,12 @@ def _wait_for_signal() -> None:
 # ---------------------------------------------------------------- fleet
 def cmd_fleet(args, argv: list[str]) -> int:
     state_dir = args.state_dir or (args.inventory.resolve().parent / "swim-sim-state")
-    if args.transport != "dmi":
+    if args.transport in ("netconf", "mixed"):
         print(f"swim-sim fleet: --transport {args.transport} is not available yet (only 'dmi' is implemented)",
+              file=sys.stderr)
+        return 2
+    if args.transport != "dmi":
+        print(f"swim-sim fleet: unknown --transport {args.transport!r}: use dmi (netconf and mixed are planned)",
               file=sys.stderr)
         return 2
     if args.detach:
