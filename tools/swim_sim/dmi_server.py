@@ -403,13 +403,19 @@ class DmiServer:
             self._server = None
 
 
-async def wait_ready(ports: Iterable[int], timeout: float = 30.0) -> None:
-    """Client-side check that every port answers HeartbeatCheck (used before declaring a fleet ready)."""
-    from google.protobuf import empty_pb2
+async def wait_ready(targets: Iterable[tuple[int, str]], timeout: float = 30.0) -> None:
+    """Client-side check, over real sockets, that every device answers GetSoftwareVersion on its
+    manager's port (any DMI answer counts: an ``unreachable`` device answers with an error).
+    ``targets`` are (port, device uuid) pairs. Used before a fleet declares itself ready."""
+    by_port: dict[int, list[str]] = {}
+    for port, uuid in targets:
+        by_port.setdefault(port, []).append(uuid)
 
-    async def one(port: int) -> None:
+    async def one(port: int, uuids: list[str]) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            await hwm_grpc.NativeHWManagementServiceStub(channel).HeartbeatCheck(
-                empty_pb2.Empty(), timeout=timeout, wait_for_ready=True)
+            stub = swm_grpc.NativeSoftwareManagementServiceStub(channel)
+            for uuid in uuids:
+                await stub.GetSoftwareVersion(hw_pb2.HardwareID(uuid=hw_pb2.Uuid(uuid=uuid)),
+                                              timeout=timeout, wait_for_ready=True)
 
-    await asyncio.wait_for(asyncio.gather(*(one(p) for p in ports)), timeout)
+    await asyncio.wait_for(asyncio.gather(*(one(p, u) for p, u in by_port.items())), timeout)

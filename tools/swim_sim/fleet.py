@@ -102,7 +102,8 @@ class Fleet:
                         server.requested_port = 0
                         await server.start()
                 self.servers.append(server)
-            await wait_ready([s.port for s in self.servers], timeout=60)
+            await wait_ready([(s.port, d.uuid) for s, m in zip(self.servers, self.managers) for d in m.devices],
+                             timeout=60)
         except BaseException:
             await self.stop()
             raise
