@@ -16,12 +16,13 @@ from .device import url_secrets
 from .ops.common import OperationContext, execute
 
 
-def argument_spec(operation) -> dict:
-    return {**CONNECTION_ARGSPEC, **operation.ARGUMENT_SPEC}
+def argument_spec(operation, device: bool = True) -> dict:
+    return {**CONNECTION_ARGSPEC, **operation.ARGUMENT_SPEC} if device else dict(operation.ARGUMENT_SPEC)
 
 
-def run_module(operation) -> None:
-    module = AnsibleModule(argument_spec=argument_spec(operation), supports_check_mode=True,
+def run_module(operation, device: bool = True) -> None:
+    """*device*: the operation talks to a device and takes the connection options."""
+    module = AnsibleModule(argument_spec=argument_spec(operation, device), supports_check_mode=True,
                            **operation.VALIDATION_RULES)
     module.no_log_values.update(url_secrets(module.params))
     context = OperationContext(module.params, check_mode=module.check_mode, diff=module._diff)

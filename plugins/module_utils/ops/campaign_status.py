@@ -1,0 +1,42 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""campaign_status: record a device's stage in the campaign status table, or read the table."""
+
+from __future__ import annotations
+
+from ..campaign_record import STAGES, STATES, RecordError, record, render, table
+from .common import ArgumentError
+
+ARGUMENT_SPEC = {
+    "campaign_dir": {"type": "path", "required": True},
+    "campaign_id": {"type": "str", "required": True},
+    "device": {"type": "str"},
+    "stage": {"type": "str", "choices": list(STAGES)},
+    "state": {"type": "str", "choices": list(STATES) + ["query"], "default": "query"},
+    "error": {"type": "str", "default": ""},
+    "error_code": {"type": "str", "default": ""},
+    "batch": {"type": "int"},
+    "details": {"type": "dict"},
+}
+VALIDATION_RULES = {"required_if": [("state", "running", ("device", "stage")), ("state", "ok", ("device", "stage")),
+                                    ("state", "failed", ("device", "stage")), ("state", "skipped", ("device", "stage"))]}
+TASK_VARS = {"campaign_dir": ["swim_campaign_dir"], "campaign_id": ["swim_campaign_id"],
+             "device": ["inventory_hostname"], "batch": ["swim_batch"]}
+
+
+def run(ctx) -> dict:
+    params = ctx.params
+    if params["state"] == "query":
+        rows = table(params["campaign_dir"])
+        return {"changed": False, "rows": rows, "table": render(rows),
+                "outcomes": {row["device"]: row.get("outcome") for row in rows}}
+    if ctx.check_mode:
+        return {"changed": False, "msg": "check mode: status not recorded"}
+    try:
+        row = record(params["campaign_dir"], params["campaign_id"], params["device"], params["stage"],
+                     params["state"], error=params["error"], error_code=params["error_code"],
+                     batch=params.get("batch"), details=params.get("details"))
+    except (RecordError, OSError) as exc:
+        raise ArgumentError(str(exc))
+    # Recording the campaign's own bookkeeping is not a change to any managed device.
+    return {"changed": False, "row": row}

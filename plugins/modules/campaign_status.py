@@ -1,0 +1,120 @@
+#!/usr/bin/python
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: campaign_status
+short_description: Record and read the status table of an upgrade campaign
+version_added: 0.1.0
+description:
+  - Keeps the campaign's status table in O(campaign_dir) on the controller, one row per device with the state,
+    start and end time and error of each stage (precheck, backup, download, activate, verify, postcheck,
+    rollback), and appends one structured JSON line per action (time, campaign, device, action, result, error
+    code) to C(campaign.log).
+  - Every row is replaced atomically, so a controller killed mid-campaign leaves a consistent table that a
+    re-run resumes from.
+  - With O(state=query) returns the whole table, also rendered as text.
+author:
+  - escalator.swim maintainers (@escalator-swim)
+extends_documentation_fragment:
+  - escalator.swim.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Records nothing in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details: The table is the campaign's bookkeeping, not a managed resource; the task never reports a change.
+  action_group:
+    support: none
+    membership: []
+options:
+  campaign_dir:
+    description: Directory of the campaign on the controller. Defaults to the variable C(swim_campaign_dir).
+    type: path
+    required: true
+  campaign_id:
+    description: Campaign id. Defaults to the variable C(swim_campaign_id).
+    type: str
+    required: true
+  device:
+    description: Device whose row is updated. Defaults to the inventory hostname.
+    type: str
+  stage:
+    description: Stage to record.
+    type: str
+    choices: [precheck, backup, download, activate, verify, postcheck, rollback]
+  state:
+    description: New state of O(stage), or V(query) to read the table.
+    type: str
+    choices: [running, ok, failed, skipped, query]
+    default: query
+  error:
+    description: Error message (URL credentials are redacted).
+    type: str
+    default: ""
+  error_code:
+    description: Error code, for instance the DMI reason.
+    type: str
+    default: ""
+  batch:
+    description: Batch index of the device. Defaults to the variable C(swim_batch).
+    type: int
+  details:
+    description: Extra facts kept in the row (for instance C(from_version), C(to_version)).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Mark the download as running
+  escalator.swim.campaign_status:
+    stage: download
+    state: running
+
+- name: Print the table
+  escalator.swim.campaign_status:
+    campaign_dir: /var/lib/swim/campaigns/olt-2-0-rollout
+    campaign_id: olt-2-0-rollout
+  register: status
+  run_once: true
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ status.table }}"
+  run_once: true
+"""
+
+RETURN = r"""
+row:
+  description: The device's row after the update.
+  returned: when a state was recorded
+  type: dict
+rows:
+  description: Every row of the table.
+  returned: with O(state=query)
+  type: list
+  elements: dict
+table:
+  description: The table rendered as fixed-width text.
+  returned: with O(state=query)
+  type: str
+outcomes:
+  description: Device name to its outcome (upgraded, rolled_back, failed, skipped, in_progress, pending).
+  returned: with O(state=query)
+  type: dict
+"""
+
+from ansible_collections.escalator.swim.plugins.module_utils.module_runner import run_module
+from ansible_collections.escalator.swim.plugins.module_utils.ops import campaign_status as operation
+
+
+def main():
+    run_module(operation, device=False)
+
+
+if __name__ == "__main__":
+    main()
