@@ -137,7 +137,7 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
     return {
         "campaign": {"id": plan.id, "description": plan.description, "expected_duration": plan.expected_duration},
         "batches": batches,
-        "skipped": sorted(skipped, key=lambda item: natural_key(item["host"])),
+        "skipped_hosts": sorted(skipped, key=lambda item: natural_key(item["host"])),
         "steps": steps,
         "host_batch": host_batch,
         "hosts_in_order": [host for batch in batches for host in batch["hosts"]],

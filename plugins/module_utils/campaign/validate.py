@@ -12,12 +12,21 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Mapping
 
+from ..device import REDACTED
 from ..ops.common import SHA256, URL
 from . import schema as s
 from .checks import (Problems, boolean, check_timeouts, duration, join, kind, mapping, number, size, string_list,
                      text)
 from .inventory import Inventory, check_inventory
 from .steps import check_steps
+
+
+def _scrub(url: str) -> str:
+    """A malformed URL for a message: redact_url needs a scheme, so hide everything up to the last @ too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    return (scheme + sep if sep else "") + (REDACTED + "@" + rest.rsplit("@", 1)[1] if "@" in rest else rest)
 
 
 def check_image(value: t.Any, path: str, problems: Problems) -> s.Image | None:
@@ -33,8 +42,8 @@ def check_image(value: t.Any, path: str, problems: Problems) -> s.Image | None:
         if not isinstance(url, str):
             problems.add(join(path, "url"), f"must be a string, got {kind(url)}")
         elif not URL.match(url):
-            problems.add(join(path, "url"), f"{url!r} is not a URL the device can fetch (expected scheme://host/path "
-                                             "with http, https, sftp, ftp, ftps, scp, tftp or file)")
+            problems.add(join(path, "url"), f"{_scrub(url)!r} is not a URL the device can fetch (expected "
+                                             "scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)")
     sha = data.get("sha256")
     if "sha256" in data and not (isinstance(sha, str) and SHA256.match(sha)):
         problems.add(join(path, "sha256"), "must be 64 hexadecimal characters (the output of sha256sum)")

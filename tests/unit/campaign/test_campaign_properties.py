@@ -91,7 +91,7 @@ def test_every_eligible_host_is_in_exactly_one_batch(document, inventory_data):
     versions = inventory_data[2]
     selected = {host for step in plan.steps for host in inventory.select(step)}
     in_batches = [host for batch in result["batches"] for host in batch["hosts"]]
-    skipped = {item["host"] for item in result["skipped"]}
+    skipped = {item["host"] for item in result["skipped_hosts"]}
     assert len(in_batches) == len(set(in_batches))
     assert set(in_batches) | skipped == selected and not set(in_batches) & skipped
     assert all(versions.get(host) == "2.0" for host in skipped)

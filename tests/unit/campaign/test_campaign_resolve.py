@@ -79,7 +79,7 @@ def test_hosts_already_on_target_are_skipped_with_a_reason():
     versions = {"olt-2": "2.0.0", "olt-3": {"active_version": "2.0.0"}, "olt-4": "1.0.0", "olt-9": "2.0.0"}
     result = resolve(plan({"group": "olts", "batch": {"size": "50%"}}), fleet(4), current_versions=versions)
     assert hosts_of(result) == [["olt-1", "olt-4"]]
-    assert result["skipped"] == [
+    assert result["skipped_hosts"] == [
         {"host": "olt-2", "step": "olts", "version": "2.0.0", "reason": "already runs the target version 2.0.0"},
         {"host": "olt-3", "step": "olts", "version": "2.0.0", "reason": "already runs the target version 2.0.0"}]
     assert "olt-2" not in result["host_batch"] and "olt-2" not in result["image_for"]

@@ -263,3 +263,12 @@ def test_bad_inventory_data_is_reported_not_raised():
     assert validate(plan(), {"olts": "olt-1"}) == ["inventory_groups['olts']: must be a list of host names"]
     assert validate(plan(), fleet(), ["olt-1"]) == ["hostvars: must be a mapping of host to its variables"]
     assert validate(plan(), "all") == ["inventory_groups: must be a mapping of inventory group to list of hosts"]
+
+
+@pytest.mark.parametrize("url, shown", [("u:pw@images.example.net/x.img", "'********@images.example.net/x.img'"),
+                                        ("ftp://u:pw@h x", "'ftp://********@h x'"),
+                                        ("images.example.net/u:pw@x", "'********@x'")])
+def test_malformed_urls_hide_anything_like_credentials(url, shown):
+    problems = validate(plan(images={"default": image(url=url)}))
+    assert problems == [f"campaign.images.default.url: {shown} is not a URL the device can fetch (expected "
+                        "scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)"]

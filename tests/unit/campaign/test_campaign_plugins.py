@@ -1,0 +1,90 @@
+"""The campaign plan through Ansible: action plugins, the modules' own main(), filters and their docs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from campaign_plans import EXAMPLE, ROOT, image, plan
+
+from ansible_collections.escalator.swim.plugins.filter.campaign import FilterModule
+
+FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
+BIN = os.path.dirname(sys.executable)
+
+
+def ansible_env() -> dict:
+    return {**os.environ, "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
+            "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".collections"), "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_STDOUT_CALLBACK": "default"}
+
+
+def run_module(name: str, args: dict, tmp_path) -> dict:
+    """Run plugins/modules/<name>.py as a plain module (AnsibleModule, no action plugin)."""
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    env = {**os.environ, "PYTHONPATH": os.path.join(ROOT, ".collections")}
+    done = subprocess.run([sys.executable, "-m", f"ansible_collections.escalator.swim.plugins.modules.{name}",
+                           str(args_file)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    return json.loads(done.stdout)
+
+
+def test_playbook_validates_resolves_and_serial_reproduces_the_batches():
+    done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "inventory.yml", "campaign.yml"],
+                          capture_output=True, text=True, env=ansible_env(), cwd=FILES, timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    batches = [line.split('"BATCH ', 1)[1].rstrip('"') for line in done.stdout.splitlines() if '"BATCH ' in line]
+    assert batches == ["0 lab-1", "1 olt-1", "2 olt-2,olt-3,olt-5", "3 olt-10"]
+    assert "s3cret" not in done.stdout.split("TASK [Resolve with")[0]      # the failing validation shows no secret
+
+
+def test_validate_plan_module_main(tmp_path):
+    ok = run_module("validate_plan", {"path": EXAMPLE}, tmp_path)
+    assert ok["valid"] is True and ok["problems"] == [] and ok["campaign_id"] == "olt-2-0-rollout"
+    assert ok["msg"].endswith("campaign olt-2-0-rollout is valid offline (no inventory given)")
+    bad = plan(images={"default": image(url="u:pw@images.example.net/x.img", sha="x")})  # scheme forgotten
+    failed = run_module("validate_plan", {"plan": bad}, tmp_path)
+    assert failed["failed"] is True and failed["valid"] is False and len(failed["problems"]) == 2
+    assert "pw" not in failed["msg"] and failed["msg"].startswith("campaign plan has 2 problem(s): ")
+    missing = run_module("validate_plan", {"path": str(tmp_path / "nope.yml")}, tmp_path)
+    assert missing["failed"] and missing["problems"][0].startswith("path: cannot read the plan")
+    both = run_module("validate_plan", {"path": EXAMPLE, "plan": {}}, tmp_path)
+    assert both["failed"] and "mutually exclusive" in both["msg"]
+
+
+def test_resolve_plan_module_main(tmp_path):
+    groups = {"olts": ["olt-1", "olt-2", "olt-3"]}
+    result = run_module("resolve_plan", {"plan": plan({"group": "olts", "batch": {"size": 2}}), "groups": groups,
+                                         "current_versions": {"olt-3": "2.0.0"}}, tmp_path)
+    assert result["changed"] is False and result["serial"] == [2]
+    assert result["skipped_hosts"][0]["host"] == "olt-3" and "skipped" not in result
+    assert result["msg"] == "campaign test-campaign: 2 host(s) in 1 batch(es) over 1 step(s), 1 skipped (already on target)"
+    no_groups = run_module("resolve_plan", {"plan": plan()}, tmp_path)
+    assert no_groups["failed"] and "groups is required" in no_groups["msg"]
+
+
+def test_filters():
+    filters = FilterModule().filters()
+    document = plan({"group": "olts", "batch": {"size": 2}})
+    assert filters["campaign_problems"](document) == []
+    assert filters["campaign_problems"](document, {"x": []}) == [
+        "campaign.groups[0].group: unknown inventory group 'olts'"]
+    batches = filters["campaign_batches"](document, {"olts": ["a", "b", "c"]})
+    assert [b["hosts"] for b in batches] == [["a", "b"], ["c"]]
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError, match="1 problem"):
+        filters["campaign_resolve"](document, {"x": []})
+
+
+@pytest.mark.parametrize("kind, name", [("module", "validate_plan"), ("module", "resolve_plan"),
+                                        ("filter", "campaign_problems"), ("filter", "campaign_resolve"),
+                                        ("filter", "campaign_batches")])
+def test_documentation_renders(kind, name):
+    done = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, f"escalator.swim.{name}"],
+                          capture_output=True, text=True, env=ansible_env(), cwd=ROOT, timeout=120)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    assert f"escalator.swim.{name}" in done.stdout and "EXAMPLES" in done.stdout
