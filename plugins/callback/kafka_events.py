@@ -291,7 +291,6 @@ EXAMPLES = r"""
 """
 
 import functools
-import importlib.util
 import os
 import time
 import uuid
@@ -300,7 +299,7 @@ from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.escalator.swim.plugins.module_utils.events import (
     CAMPAIGN_ENV, RUN_ID_ENV, EventStream)
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, split_servers
+from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, preload, split_servers
 from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Spool
 from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import (
     is_no_log, module_name, ok_status, result_summary, stats_summary, task_args)
@@ -352,10 +351,12 @@ class CallbackModule(CallbackBase):
             self._display.warning(f"{self.CALLBACK_NAME}: disabled, no bootstrap_servers configured "
                                   "(SWIM_KAFKA_BOOTSTRAP_SERVERS or [callback_kafka_events] bootstrap_servers)")
             return
-        if importlib.util.find_spec("kafka") is None:  # find, not import: the import happens in the sender thread
+        try:
+            preload()  # in the main thread, before workers fork: see kafka_sender.preload()
+        except ImportError as exc:
             self.disabled = True
             self._display.warning(f"{self.CALLBACK_NAME}: disabled, the Python library kafka-python is not "
-                                  "installed on the controller")
+                                  f"usable on the controller: {exc}")
             return
         self.topic = self.get_option("topic") or "swim.events"
         self.hide_task_arguments = bool(self.get_option("hide_task_arguments"))

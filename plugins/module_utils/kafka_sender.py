@@ -364,8 +364,24 @@ def producer_config(settings: dict) -> dict:
     return config
 
 
+def preload() -> None:
+    """Import, in the calling thread, everything the sender thread would import on first use.
+
+    Call it from the controller's main thread before Ansible forks its workers. A module import
+    holds a per-module lock; if the sender thread is importing kafka (~0.13 s) at the moment the
+    main thread forks a worker, the worker inherits that lock held by a thread it does not have,
+    and its own first ``import kafka`` (the image-status publisher) blocks forever. Seen in
+    practice: every image-status event of a run was dropped. ``encodings.idna`` is imported lazily
+    by the first ``socket.create_connection`` to a host name, hence here too.
+    """
+    import encodings.idna  # noqa: F401
+
+    from kafka import KafkaProducer  # noqa: F401
+
+
 def _kafka_producer(config: dict):
-    # Imported here, in the sender thread: no kafka import cost for runs without a bus.
+    # Imported here, on first use: no kafka import cost for runs without a bus. The callback
+    # preloads it in the main thread (see preload()); a worker imports it in its sender thread.
     from kafka import KafkaProducer
 
     known = getattr(KafkaProducer, "DEFAULT_CONFIG", config)

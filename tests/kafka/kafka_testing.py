@@ -79,8 +79,9 @@ class Message:
 
 
 def read_messages(bootstrap: str, topics: list[str], *, count: int | None = None, timeout: float = 20.0,
-                  idle: float = 1.5) -> list[Message]:
-    """Every message of *topics*, in partition order: until *count* arrived, *idle* s of silence, or *timeout*."""
+                  idle: float = 1.5, until=None) -> list[Message]:
+    """Every message of *topics*, in partition order: until *count* arrived (or ``until(messages)``),
+    else *idle* s of silence once reading; never longer than *timeout*."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
@@ -99,6 +100,7 @@ def read_messages(bootstrap: str, topics: list[str], *, count: int | None = None
                 consumer.seek_to_beginning(*sorted(new))
             if not assigned:
                 time.sleep(0.2)
+                quiet_since = time.monotonic()
                 continue
             got = consumer.poll(timeout_ms=200)
             for tp, records in sorted(got.items()):
@@ -109,7 +111,9 @@ def read_messages(bootstrap: str, topics: list[str], *, count: int | None = None
                 quiet_since = time.monotonic()
             if count is not None and len(messages) >= count and time.monotonic() - quiet_since >= 0.3:
                 break
-            if count is None and time.monotonic() - quiet_since >= idle:
+            if until is not None and until(messages):
+                break
+            if count is None and until is None and time.monotonic() - quiet_since >= idle:
                 break
     finally:
         consumer.close()

@@ -33,9 +33,11 @@ class DeviceRow:
     updated: str | None = None
     run_id: str | None = None
     campaign_id: str | None = None
+    _progress_time: str = field(default="", repr=False)
+    _error_time: str = field(default="", repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
 
 
 @dataclass
@@ -91,45 +93,51 @@ class FleetState:
         return True
 
     # -- per device -----------------------------------------------------------------------------
-    def _row(self, event: dict, device: str) -> DeviceRow | None:
-        """The device's row, or None when *event* is older than what the row shows.
-
-        One device's events on one topic arrive in order; across the two topics (callback results,
-        image status) they do not, so the controller's timestamp decides which is the latest.
-        """
+    # One device's events on one topic arrive in order; across the two topics (callback results,
+    # image status) they do not. So every field is merged by the controller's timestamp: stage and
+    # state come from the latest event, progress from the latest report of the current stage (a
+    # late progress report still fills it in), last error from the latest failure.
+    def _row(self, event: dict, device: str) -> tuple[DeviceRow, bool]:
+        """The device's row, and whether *event* is at least as recent as what the row shows."""
         row = self.devices.get(device)
         if row is None:
             row = self.devices[device] = DeviceRow(device)
-        when = event.get("time")
-        if when and row.updated and when < row.updated:
-            return None
-        row.updated = when or row.updated
-        row.run_id = event.get("run_id") or row.run_id
-        row.campaign_id = event.get("campaign_id") or row.campaign_id
-        return row
+        when = event.get("time") or ""
+        newest = not row.updated or when >= row.updated
+        if newest:
+            row.updated = when or row.updated
+            row.run_id = event.get("run_id") or row.run_id
+            row.campaign_id = event.get("campaign_id") or row.campaign_id
+        return row, newest
+
+    @staticmethod
+    def _stage(row: DeviceRow, stage: str | None, state: str | None) -> None:
+        if stage != row.stage:
+            row.progress, row._progress_time = None, ""
+        row.stage, row.state = stage, state
+
+    @staticmethod
+    def _error(row: DeviceRow, when: str, text: str) -> None:
+        if when >= row._error_time:
+            row.last_error, row._error_time = text, when
 
     def _on_host_result(self, event: dict) -> None:
-        row = self._row(event, event["host"])
-        if row is None:
-            return
+        row, newest = self._row(event, event["host"])
         result = event.get("result") or {}
         stage = event.get("task") or event.get("module")
-        if stage != row.stage:
-            row.progress = None
-        row.stage = stage
         status = result.get("status")
-        row.state = status
+        if newest:
+            self._stage(row, stage, status)
         if status in FAILED_STATUSES:
             text = result.get("msg") or result.get("censored") or status
             if result.get("reason") and result["reason"] not in str(text):
                 text = f"{result['reason']}: {text}"
-            row.last_error = f"{stage}: {text}" + (" (ignored)" if result.get("ignored") else "")
+            self._error(row, event.get("time") or "", f"{stage}: {text}" + (" (ignored)" if result.get("ignored") else ""))
 
     def _on_image_status(self, event: dict) -> None:
         status = event.get("image_status") or {}
-        row = self._row(event, event.get("host") or status.get("device") or "?")
-        if row is not None:
-            self._image_state(row, event.get("task") or status.get("operation"), status)
+        self._image_state(event, event.get("host") or status.get("device") or "?",
+                          event.get("task") or status.get("operation"), status)
 
     def _apply_sim(self, event: dict) -> bool:
         """ImageStatus events of the device simulator (device-manager side, swim.dmi.image-status)."""
@@ -139,29 +147,29 @@ class FleetState:
         if event_id in self._seen:
             return False
         self._seen.add(event_id)
-        row = self._row(event, event["device"])
-        if row is None:
-            return False
         state = str(event.get("state") or "")
-        self._image_state(row, event.get("rpc"), {
+        self._image_state(event, event["device"], event.get("rpc"), {
             "state": state, "progress": progress_of(event.get("description") or ""),
             "ok": not (state.endswith("_FAILED") or state == "ERROR"),
             "reason": event.get("reason"), "reason_detail": event.get("reason_detail")})
         self.applied += 1
         return True
 
-    def _image_state(self, row: DeviceRow, stage: str | None, status: dict) -> None:
-        if stage != row.stage:
-            row.progress = None
-        row.stage = stage
-        row.state = status.get("state")
-        if status.get("progress") is not None:
-            row.progress = float(status["progress"])
-        elif row.state in COMPLETE:
-            row.progress = 100.0
+    def _image_state(self, event: dict, device: str, stage: str | None, status: dict) -> None:
+        row, newest = self._row(event, device)
+        when = event.get("time") or ""
+        state = status.get("state")
+        if newest:
+            self._stage(row, stage, state)
+        if stage == row.stage and when >= row._progress_time:
+            progress = status.get("progress")
+            if progress is None and state in COMPLETE:
+                progress = 100.0
+            if progress is not None:
+                row.progress, row._progress_time = float(progress), when
         if status.get("ok") is False:
             detail = " ".join(str(status[k]) for k in ("reason", "reason_detail") if status.get(k))
-            row.last_error = f"{stage}: {row.state}" + (f" {detail}" if detail else "")
+            self._error(row, when, f"{stage}: {state}" + (f" {detail}" if detail else ""))
 
     # -- per run ----------------------------------------------------------------------------------
     def _run(self, event: dict) -> RunInfo:

@@ -1,0 +1,75 @@
+"""escalator.swim.download_image against the device simulator publishes each ImageStatus on the bus."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from swim_sim.broker import free_port
+
+from kafka_testing import BIN, callback_env, read_messages, run, unique, validator, warnings_of
+
+SIZE = 1024 * 1024
+RATE = 1024 * 1024  # bytes/s: about a second per download, several progress reports
+
+
+def test_download_progress_reaches_the_bus_keyed_by_device(sim_fleet, image_server, tansu_broker, tmp_path):
+    fleet = sim_fleet(2, timings={"download_rate": RATE})
+    image = image_server.make_image("swim-olt", "2.0.0", size=SIZE)
+    status_topic, events_topic, campaign = unique("swim.image-status"), unique("swim.events.dl"), unique("wave")
+    extra = {"image": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256},
+             "swim_kafka_bootstrap_servers": tansu_broker, "swim_kafka_topic": status_topic,
+             "swim_campaign_id": campaign}
+    result = run("download.yml", fleet.inventory, extra_vars=extra,
+                 env=callback_env(tansu_broker, events_topic, tmp_path / "spool"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "not published" not in result.stdout + result.stderr and not warnings_of(result.stdout + result.stderr)
+
+    devices = sorted(d["name"] for d in fleet.devices)
+    statuses = read_messages(tansu_broker, [status_topic], timeout=30, until=lambda messages: all(
+        any(m.key == d and m.value["image_status"]["state"] == "UPGRADE_COMPLETE" for m in messages)
+        for d in devices))
+    assert {m.key for m in statuses} == set(devices), [(m.key, m.value["image_status"]["state"]) for m in statuses]
+    callback = read_messages(tansu_broker, [events_topic], count=2 + 1 + 2 + 2, timeout=20)
+    run_id = callback[0].value["run_id"]
+    check = validator()
+    for device in devices:
+        mine = [m for m in statuses if m.key == device]
+        assert len({m.partition for m in mine}) == 1, "one device's reports share one partition"
+        events = [m.value for m in sorted(mine, key=lambda m: m.offset)]
+        assert all(not list(check.iter_errors(e)) for e in events), [list(check.iter_errors(e)) for e in events]
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert {(e["event"], e["source"], e["host"], e["run_id"], e["campaign_id"], e["module"]) for e in events} == \
+            {("image_status", "action", device, run_id, campaign, "escalator.swim.download_image")}
+        states = [e["image_status"]["state"] for e in events]
+        assert states[-1] == "UPGRADE_COMPLETE" and "INSTALLING_IMAGE" in states
+        progress = [e["image_status"]["progress"] for e in events
+                    if e["image_status"]["state"] == "COPYING_IMAGE" and e["image_status"]["progress"] is not None]
+        assert len(progress) >= 3 and progress == sorted(progress) and progress[-1] == 100.0, progress
+        assert all(e["image_status"]["device"] == device and e["image_status"]["operation"] == "download_image"
+                   and e["image_status"]["transport"] == "dmi" for e in events)
+        result_event = next(m.value for m in callback if m.value["event"] == "host_result" and m.key == device)
+        assert result_event["time"] >= events[-1]["time"]
+
+    # The monitor folds both topics into one row per device.
+    proc = subprocess.run([str(BIN / "swim"), "monitor", "-b", tansu_broker, "-t", events_topic, "-t", status_topic,
+                           "--campaign", campaign, "--once", "--json", "--timeout", "20"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rows = {row["device"]: row for row in json.loads(proc.stdout)["devices"]}
+    assert sorted(rows) == devices
+    assert all(r["stage"] == "Download the image into standby" and r["state"] == "changed" and r["progress"] == 100.0
+               and r["last_error"] is None for r in rows.values()), rows
+
+
+def test_dead_bus_costs_a_warning_not_the_task(sim_fleet, image_server):
+    fleet = sim_fleet(1, timings={"download_rate": 4 * RATE})
+    image = image_server.make_image("swim-olt", "2.0.0", size=SIZE)
+    extra = {"image": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256},
+             "swim_kafka_bootstrap_servers": f"127.0.0.1:{free_port()}", "force": True}
+    result = run("download.yml", fleet.inventory, extra_vars=extra)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "changed=1" in result.stdout
+    output = result.stdout + result.stderr
+    warnings = [line for line in output.splitlines() if "image-status event(s) not published" in line]
+    assert len(warnings) == 1, output
+    assert "is not reachable" in warnings[0]
