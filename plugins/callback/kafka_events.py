@@ -487,7 +487,7 @@ class CallbackModule(CallbackBase):
     # -- per host (keyed by host) ---------------------------------------------------------------
     @guarded
     def v2_runner_on_start(self, host, task):
-        self._started[(str(host), str(task._uuid))] = time.monotonic()
+        self._started[(str(getattr(host, "name", host)), str(task._uuid))] = time.monotonic()
 
     def _host_result(self, result, status: str, ignored: bool = False) -> None:
         task, host = result.task, str(result.host.name)

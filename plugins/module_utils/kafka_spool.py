@@ -116,10 +116,13 @@ class Spool:
             return
         data = "".join(record.line() for record in records).encode()
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            if os.fstat(fd).st_size + len(data) > self.max_bytes:
+            size = os.fstat(fd).st_size
+            if size + len(data) > self.max_bytes:
                 raise SpoolFull(f"spool {self.path} would exceed {self.max_bytes} bytes")
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a crash left a torn last line: do not glue the next record to it
             os.write(fd, data)
         finally:
             os.close(fd)

@@ -1,0 +1,227 @@
+"""The callback's event methods with fake Ansible objects and a fake sender (no broker)."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.escalator.swim.plugins.callback import kafka_events
+from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import CENSORED
+
+DEFAULTS = {"bootstrap_servers": ["127.0.0.1:9"], "topic": "swim.events", "client_id": None, "acks": "1",
+            "security_protocol": "PLAINTEXT", "ssl_cafile": None, "ssl_certfile": None, "ssl_keyfile": None,
+            "sasl_mechanism": None, "sasl_plain_username": None, "sasl_plain_password": None,
+            "spool_max_mb": 64, "campaign_id": "opt-campaign", "hide_task_arguments": False,
+            "timeout": 5.0, "flush_timeout": 1.0}
+
+
+class Display:
+    verbosity = 0
+
+    def __init__(self):
+        self.warnings, self.lines = [], []
+
+    def warning(self, msg, *args, **kwargs):
+        self.warnings.append(msg)
+
+    def display(self, msg, *args, **kwargs):
+        self.lines.append(msg)
+
+    def vvv(self, msg, *args, **kwargs):
+        self.lines.append(msg)
+
+
+class Sender:
+    instances: list = []
+
+    def __init__(self, settings, spool=None, **kwargs):
+        self.settings, self.spool, self.records, self.problem, self.closed = settings, spool, [], None, False
+        Sender.instances.append(self)
+
+    def submit(self, topic, key, value):
+        self.records.append((topic, key, value))
+        return True
+
+    def take_warning(self):
+        problem, self.problem = self.problem, None
+        return problem
+
+    def close(self, timeout):
+        self.closed = True
+        return {"sent": len(self.records), "spooled": 0, "drained": 0, "dropped": 0}
+
+
+class Task:
+    def __init__(self, name, action="ansible.builtin.debug", args=None, no_log=False, uuid="u1"):
+        self.name, self.action, self.args, self.no_log, self._uuid = name, action, args or {}, no_log, uuid
+        self._resolved_action = action
+
+    def get_name(self):
+        return self.name
+
+
+class Host:
+    def __init__(self, name):
+        self.name = name
+
+
+class Result:
+    def __init__(self, host, task, result):
+        self.host, self.task, self.result, self.task_name = Host(host), task, result, task.name
+
+
+class VariableManager:
+    extra_vars: dict = {}
+
+
+class Play:
+    def __init__(self, name="p", vars=None, extra=None):
+        self.name, self._vars, self.hosts = name, vars or {}, ["all"]
+        self._vm = VariableManager()
+        self._vm.extra_vars = extra or {}
+
+    def get_name(self):
+        return self.name
+
+    def get_vars(self):
+        return self._vars
+
+    def get_variable_manager(self):
+        return self._vm
+
+
+class Playbook:
+    _file_name = "/x/site.yml"
+
+    def __init__(self, plays):
+        self._plays = plays
+
+    def get_plays(self):
+        return self._plays
+
+
+@pytest.fixture
+def callback(monkeypatch, tmp_path):
+    monkeypatch.setattr(kafka_events.CallbackBase, "set_options", lambda self, **kw: None)
+    monkeypatch.setattr(kafka_events, "KafkaSender", Sender)
+    monkeypatch.setattr(kafka_events, "preload", lambda: None)
+    monkeypatch.delenv(kafka_events.RUN_ID_ENV, raising=False)
+    monkeypatch.delenv(kafka_events.CAMPAIGN_ENV, raising=False)
+
+    def make(**options):
+        values = {**DEFAULTS, "spool_dir": str(tmp_path / "spool"), **options}
+        module = kafka_events.CallbackModule(display=Display())
+        module.get_option = values.get
+        module.set_options()
+        return module
+
+    return make
+
+
+def records(cb):
+    return [value for _topic, _key, value in cb.sender.records]
+
+
+def test_disabled_with_one_warning_when_no_servers(callback):
+    cb = callback(bootstrap_servers=None)
+    assert cb.disabled and len(cb._display.warnings) == 1 and "bootstrap_servers" in cb._display.warnings[0]
+    cb.v2_playbook_on_start(Playbook([]))  # a disabled callback does nothing, raises nothing
+
+
+def test_disabled_when_kafka_is_missing(callback, monkeypatch):
+    def missing():
+        raise ImportError("No module named 'kafka'")
+
+    monkeypatch.setattr(kafka_events, "preload", missing)
+    cb = callback()
+    assert cb.disabled and "kafka-python" in cb._display.warnings[0]
+
+
+def test_run_events_keys_and_campaign_precedence(callback):
+    cb = callback()
+    play = Play(vars={"swim_campaign_id": "play-campaign"})
+    cb.v2_playbook_on_start(Playbook([play]))
+    cb.v2_playbook_on_play_start(play)
+    task = Task("Say hi", args={"msg": "https://a:b@h/x"})
+    cb.v2_playbook_on_task_start(task, False)
+    cb.v2_runner_on_start(Host("olt-1"), task)
+    cb.v2_runner_on_ok(Result("olt-1", task, {"changed": True, "msg": "ok"}))
+    cb.v2_runner_on_failed(Result("olt-2", task, {"msg": "nope"}), ignore_errors=True)
+    cb.v2_runner_on_unreachable(Result("olt-3", task, {"msg": "ssh"}))
+    cb.v2_runner_on_skipped(Result("olt-4", task, {"skip_reason": "Conditional result was False"}))
+    events = records(cb)
+    assert [e["event"] for e in events] == ["playbook_start", "play_start", "task_start"] + ["host_result"] * 4
+    assert {e["campaign_id"] for e in events} == {"play-campaign"}
+    keys = [key for _t, key, _v in cb.sender.records]
+    run_id = events[0]["run_id"]
+    assert keys == [run_id] * 3 + ["olt-1", "olt-2", "olt-3", "olt-4"]
+    assert [e["result"]["status"] for e in events[3:]] == ["changed", "failed", "unreachable", "skipped"]
+    assert events[4]["result"]["ignored"] is True and events[3]["duration"] is not None
+    assert events[2]["args"] == {"msg": "https://********@h/x"}
+    assert [e["seq"] for e in events] == list(range(1, 8))
+
+
+def test_extra_var_campaign_beats_play_var_and_option(callback):
+    cb = callback()
+    play = Play(vars={"swim_campaign_id": "play"}, extra={"swim_campaign_id": "extra"})
+    cb.v2_playbook_on_start(Playbook([play]))
+    cb.v2_playbook_on_play_start(play)
+    assert {e["campaign_id"] for e in records(cb)} == {"extra"}
+    cb2 = callback()
+    cb2.v2_playbook_on_play_start(Play())
+    assert records(cb2)[0]["campaign_id"] == "opt-campaign"
+
+
+def test_no_log_task_is_censored_and_its_args_dropped(callback):
+    cb = callback()
+    task = Task("secret", args={"msg": "hunter2"}, no_log=True)
+    cb.v2_playbook_on_task_start(task, False)
+    cb.v2_runner_on_ok(Result("olt-1", task, {"censored": CENSORED, "changed": False}))
+    start, result = records(cb)
+    assert start["args"] is None and result["result"]["censored"] == CENSORED
+    assert "hunter2" not in repr(records(cb))
+
+
+def test_hide_task_arguments(callback):
+    cb = callback(hide_task_arguments=True)
+    cb.v2_playbook_on_task_start(Task("t", args={"msg": "x"}), False)
+    assert records(cb)[0]["args"] is None
+
+
+def test_stats_ends_the_run_and_flushes(callback):
+    cb = callback()
+
+    class Stats:
+        processed = {"olt-1": 1, "olt-2": 1}
+
+        def summarize(self, host):
+            failures = 1 if host == "olt-2" else 0
+            return {"ok": 1, "changed": 0, "failures": failures, "unreachable": 0, "skipped": 0, "rescued": 0,
+                    "ignored": 0}
+
+    cb.v2_playbook_on_stats(Stats())
+    stats, end = records(cb)
+    assert stats["event"] == "stats" and set(stats["stats"]) == {"olt-1", "olt-2"}
+    assert end["status"] == "failed" and end["failed_hosts"] == ["olt-2"]
+    assert cb.sender.closed
+
+
+def test_one_warning_however_many_problems(callback):
+    cb = callback()
+    for n in range(5):
+        cb.sender.problem = f"broker down {n}"
+        cb.v2_playbook_on_task_start(Task(f"t{n}"), False)
+    assert len(cb._display.warnings) == 1 and "broker down 0" in cb._display.warnings[0]
+
+
+def test_internal_errors_never_escape(callback):
+    cb = callback()
+    cb.v2_runner_on_ok(object())  # not a result at all
+    cb.v2_runner_on_failed(None)
+    assert len(cb._display.warnings) == 1 and "internal error" in cb._display.warnings[0]
+
+
+def test_run_id_is_shared_with_forked_workers(callback):
+    import os
+
+    cb = callback()
+    assert os.environ[kafka_events.RUN_ID_ENV] == cb.stream.run_id
+    assert os.environ[kafka_events.CAMPAIGN_ENV] == "opt-campaign"

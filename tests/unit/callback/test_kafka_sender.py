@@ -1,0 +1,219 @@
+"""KafkaSender and Spool with a fake producer: ordering, spooling, draining, bounded close, one warning."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, host_port, split_servers
+from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Record, Spool
+
+
+class Future:
+    def __init__(self, ok: bool):
+        self.is_done = True
+        self._ok = ok
+        self.exception = None if ok else RuntimeError("NotLeaderForPartition")
+
+    def succeeded(self):
+        return self._ok
+
+
+class FakeBroker:
+    """What a producer delivered, and switches for up/down/failing/stuck."""
+
+    def __init__(self):
+        self.up = True
+        self.delivered: list[tuple[str, str, dict]] = []
+        self.fail_after: int | None = None  # accept this many more records, then fail the rest
+        self.stuck = threading.Event()  # set: send() blocks until released
+        self.release = threading.Event()
+        self.producers = 0
+
+    def probe(self, servers, timeout):
+        return self.up
+
+    def factory(self, config):
+        self.producers += 1
+        return FakeProducer(self)
+
+
+class FakeProducer:
+    def __init__(self, broker: FakeBroker):
+        self.broker = broker
+
+    def send(self, topic, key, value):
+        if self.broker.stuck.is_set():
+            self.broker.release.wait(30)
+        if not self.broker.up:
+            return Future(False)
+        if self.broker.fail_after is not None:
+            if self.broker.fail_after <= 0:
+                return Future(False)
+            self.broker.fail_after -= 1
+        self.broker.delivered.append((topic, key.decode(), json.loads(value)))
+        return Future(True)
+
+    def flush(self, timeout=None):
+        pass
+
+    def close(self, timeout=None):
+        pass
+
+
+def sender(broker, spool=None, **kwargs):
+    return KafkaSender({"bootstrap_servers": "127.0.0.1:9", "request_timeout": 1}, spool=spool, retry_interval=0.05,
+                       producer_factory=broker.factory, probe=broker.probe, **kwargs)
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def numbers(broker):
+    return [value["n"] for _topic, _key, value in broker.delivered]
+
+
+def test_servers_are_parsed():
+    assert split_servers(" a:1, b:2 ,") == ["a:1", "b:2"]
+    assert split_servers(["a:1"]) == ["a:1"]
+    assert host_port("kafka") == ("kafka", 9092)
+    assert host_port("[::1]:9093") == ("::1", 9093)
+    assert host_port("127.0.0.1:19092") == ("127.0.0.1", 19092)
+
+
+def test_delivers_in_order_and_counts(tmp_path):
+    broker = FakeBroker()
+    s = sender(broker, Spool(str(tmp_path), "x"))
+    for n in range(50):
+        assert s.submit("t", f"h{n % 3}", {"n": n})
+    counters = s.close(5)
+    assert numbers(broker) == list(range(50))
+    assert counters["sent"] == 50 and counters["spooled"] == 0
+    assert s.take_warning() is None
+
+
+def test_broker_down_spools_in_order_then_drains_before_new_events(tmp_path):
+    broker = FakeBroker()
+    broker.up = False
+    spool = Spool(str(tmp_path), "x")
+    s = sender(broker, spool)
+    for n in range(10):
+        s.submit("t", "h", {"n": n})
+    assert wait_until(lambda: len(spool.read()) == 10)
+    assert "not reachable" in s.take_warning()
+    assert s.take_warning() is None  # once
+    broker.up = True
+    for n in range(10, 15):
+        s.submit("t", "h", {"n": n})
+    counters = s.close(5)
+    assert numbers(broker) == list(range(15))
+    assert counters["drained"] >= 10 and spool.read() == [] and not spool.pending()
+
+
+def test_next_sender_drains_an_old_spool_first(tmp_path):
+    spool = Spool(str(tmp_path), "x")
+    with spool.locked():
+        spool.append([Record("t", "h", {"n": n}) for n in range(5)])
+    broker = FakeBroker()
+    s = sender(broker, Spool(str(tmp_path), "x"))
+    for n in range(5, 8):
+        s.submit("t", "h", {"n": n})
+    s.close(5)
+    assert numbers(broker) == list(range(8))
+
+
+def test_partial_failure_spools_the_unconfirmed_suffix(tmp_path):
+    broker = FakeBroker()
+    broker.fail_after = 3
+    spool = Spool(str(tmp_path), "x")
+    s = sender(broker, spool)
+    for n in range(6):
+        s.submit("t", "h", {"n": n})
+    assert wait_until(lambda: [r.value["n"] for r in spool.read()] == [3, 4, 5])
+    broker.fail_after = None
+    s.close(5)
+    assert numbers(broker) == list(range(6))
+
+
+def test_close_is_bounded_when_the_producer_hangs_and_nothing_is_lost(tmp_path):
+    broker = FakeBroker()
+    broker.stuck.set()
+    spool = Spool(str(tmp_path), "x")
+    s = sender(broker, spool)
+    for n in range(5):
+        s.submit("t", "h", {"n": n})
+    time.sleep(0.2)  # the thread is now blocked inside send()
+    started = time.monotonic()
+    counters = s.close(0.5)
+    assert time.monotonic() - started < 2.5
+    assert [r.value["n"] for r in spool.read()] == list(range(5))
+    assert counters["spooled"] == 5
+    broker.release.set()  # the abandoned thread must not rewrite or duplicate the spool
+    time.sleep(0.3)
+    assert [r.value["n"] for r in spool.read()] == list(range(5))
+
+
+def test_full_queue_drops_and_says_so_once():
+    broker = FakeBroker()
+    broker.stuck.set()
+    s = sender(broker, queue_size=3)
+    accepted = [s.submit("t", "h", {"n": n}) for n in range(10)]
+    assert accepted.count(False) >= 5
+    assert "dropped" in s.take_warning()
+    assert s.take_warning() is None
+    broker.release.set()
+    s.close(2)
+
+
+def test_without_spool_undelivered_events_are_dropped_not_retried():
+    broker = FakeBroker()
+    broker.up = False
+    s = sender(broker)
+    for n in range(4):
+        s.submit("t", "h", {"n": n})
+    counters = s.close(2)
+    assert counters["dropped"] == 4 and broker.delivered == []
+    assert "not reachable" in s.problems[0]
+
+
+def test_spool_skips_a_torn_line_and_replaces_atomically(tmp_path):
+    spool = Spool(str(tmp_path), "x", max_bytes=10_000)
+    with spool.locked():
+        spool.append([Record("t", "a", {"n": 1})])
+    with open(spool.path, "a") as handle:
+        handle.write('{"topic": "t", "key"')  # a crash mid-write
+    with spool.locked():
+        spool.append([Record("t", "b", {"n": 2})])
+        assert [r.value["n"] for r in spool.read()] == [1, 2]  # the torn line is skipped, nothing else
+    assert spool.skipped_lines == 1
+    with spool.locked():
+        spool.replace([Record("t", "c", {"n": 3})])
+        assert [r.key for r in spool.read()] == ["c"]
+    with pytest.raises(OSError):
+        spool.append([Record("t", "d", {"blob": "x" * 20_000})])
+    assert os.stat(spool.path).st_mode & 0o777 == 0o600
+
+
+def test_spool_lock_times_out(tmp_path):
+    spool = Spool(str(tmp_path), "x")
+    with spool.locked() as first:
+        assert first
+        result = {}
+
+        def other():
+            with Spool(str(tmp_path), "x").locked(timeout=0.2) as acquired:
+                result["acquired"] = acquired
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(5)
+    assert result == {"acquired": False}

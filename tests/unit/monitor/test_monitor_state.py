@@ -1,0 +1,105 @@
+"""swim monitor's model: folding events into rows, whatever order the two topics deliver them in."""
+from __future__ import annotations
+
+import itertools
+
+from swim_monitor.render import bar, table
+from swim_monitor.state import FleetState
+
+_ids = itertools.count()
+
+
+def event(kind, seconds, *, host="olt-1", producer="run", seq=None, campaign="c", **fields):
+    return {"schema_version": 1, "event": kind, "event_id": f"e{next(_ids)}", "time": f"2025-01-01T00:00:{seconds:06.3f}Z",
+            "seq": seq if seq is not None else int(seconds * 1000), "run_id": "run", "producer_id": producer,
+            "source": "action" if kind == "image_status" else "callback", "campaign_id": campaign, "host": host,
+            "task": fields.pop("task", "Download"), "module": None, "result": fields.pop("result", None), **fields}
+
+
+def status(seconds, state, progress=None, ok=True, **kw):
+    return event("image_status", seconds, producer="op1", image_status={
+        "device": "olt-1", "transport": "dmi", "operation": "download_image", "state": state, "ok": ok,
+        "reason": kw.get("reason"), "description": None, "progress": progress, "reason_detail": kw.get("detail"),
+        "time": ""}, **{k: v for k, v in kw.items() if k not in ("reason", "detail")})
+
+
+def result(seconds, status_, msg=None, task="Download", **kw):
+    return event("host_result", seconds, task=task,
+                 result={"status": status_, "changed": status_ == "changed", "failed": status_ == "failed",
+                         **({"msg": msg} if msg else {}), **kw})
+
+
+STREAM = [status(1, "COPYING_IMAGE", 10.0), status(2, "COPYING_IMAGE", 60.0), status(3, "COPYING_IMAGE", 100.0),
+          status(4, "INSTALLING_IMAGE"), status(5, "UPGRADE_COMPLETE"), result(6, "changed")]
+
+
+def test_in_order_fold():
+    state = FleetState()
+    for e in STREAM:
+        state.apply(e)
+    row = state.snapshot()["devices"][0]
+    assert (row["stage"], row["state"], row["progress"], row["last_error"]) == ("Download", "changed", 100.0, None)
+
+
+def test_topics_interleaved_any_way_give_the_same_row():
+    reference = None
+    results, statuses = STREAM[-1:], STREAM[:-1]
+    for cut in range(len(statuses) + 1):  # the result topic read before, between or after the status topic
+        state = FleetState()
+        for e in statuses[:cut] + results + statuses[cut:]:
+            state.apply(e)
+        row = state.snapshot()["devices"][0]
+        reference = reference or row
+        assert row == reference, cut
+
+
+def test_duplicates_and_stale_redeliveries_are_ignored():
+    state = FleetState()
+    first = status(1, "COPYING_IMAGE", 10.0)
+    later = status(2, "COPYING_IMAGE", 50.0)
+    assert state.apply(first) and state.apply(later)
+    assert not state.apply(first)  # same event_id
+    assert not state.apply({**first, "event_id": "other"})  # older seq of the same producer and host
+    assert state.devices["olt-1"].progress == 50.0 and state.applied == 2
+
+
+def test_errors_are_kept_and_the_latest_wins():
+    state = FleetState()
+    state.apply(status(1, "UPGRADE_FAILED", ok=False, reason="WRONG_IMAGE_CHECKSUM", detail="sha mismatch"))
+    state.apply(result(2, "failed", "olt-1: DownloadImage failed: WRONG_IMAGE_CHECKSUM (sha mismatch)",
+                       reason="WRONG_IMAGE_CHECKSUM"))
+    state.apply(result(3, "ok", task="Read versions"))
+    row = state.devices["olt-1"]
+    assert row.stage == "Read versions" and row.state == "ok" and row.progress is None
+    assert row.last_error == "Download: olt-1: DownloadImage failed: WRONG_IMAGE_CHECKSUM (sha mismatch)"
+
+
+def test_campaign_filter_and_runs():
+    state = FleetState(campaign="c")
+    state.apply(event("playbook_start", 0, host=None, playbook="site.yml"))
+    state.apply(result(1, "ok"))
+    state.apply({**result(2, "failed", "x"), "campaign_id": "other"})
+    state.apply(event("stats", 3, host=None, stats={"olt-1": {"ok": 1}}))
+    state.apply(event("playbook_end", 4, host=None, status="successful", failed_hosts=[]))
+    snap = state.snapshot()
+    assert snap["devices"][0]["state"] == "ok" and snap["events"] == 4
+    [run] = snap["runs"]
+    assert run["status"] == "successful" and run["playbook"] == "site.yml" and run["stats"] == {"olt-1": {"ok": 1}}
+
+
+def test_simulator_events_are_understood_without_a_campaign_filter():
+    state = FleetState()
+    state.apply({"schema": 1, "source": "swim-sim", "device": "olt-9", "rpc": "DownloadImage",
+                 "state": "COPYING_IMAGE", "description": "downloaded 30% (3/10 bytes)", "time": "2025-01-01T00:00:01Z"})
+    assert state.devices["olt-9"].progress == 30.0 and state.devices["olt-9"].stage == "DownloadImage"
+    assert not FleetState(campaign="c").apply({"source": "swim-sim", "device": "x", "state": "COPYING_IMAGE"})
+
+
+def test_table_renders_bar_and_fits_width():
+    state = FleetState()
+    for e in STREAM[:2]:
+        state.apply(e)
+    text = table(state, width=100)
+    assert "DEVICE" in text and "olt-1" in text and bar(60.0) in text
+    assert bar(None) == "" and bar(50).startswith("[########........]")
+    assert all(len(line) <= 100 for line in text.splitlines()[1:])
