@@ -1,0 +1,103 @@
+"""The rolling_upgrade collection playbook over a simulated fleet: batches, rollback of a failed device,
+status table, structured log, locks, redundancy, re-run."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from ansible_runner import run_playbook
+
+PAIR = ("olt-002", "olt-004")
+FAILING = "olt-005"
+
+
+def plan_for(image) -> dict:
+    return {"campaign": {
+        "id": "it-campaign",
+        "images": {"default": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256}},
+        "groups": [
+            {"name": "first", "group": "a", "batch": {"size": 2}},
+            {"name": "second", "group": "b", "depends_on": ["first"], "batch": {"size": 2}},
+        ],
+        "redundancy_groups": [{"name": "pairs", "var": "swim_redundancy_pair"}],
+        "timeouts": {"precheck": 20, "backup": 20, "download": 60, "activate": 60, "revert": 60, "postcheck": 20},
+        "verification": {"sensor_tolerance": {"temperature*": 10}},
+        "recovery": {"policy": "revert_device", "failure_threshold": "100%"},
+    }}
+
+
+def overlaps(reboots, a, b) -> bool:
+    spans = {name: [(r["down_at"], r["up_at"]) for r in reboots if r["device"] == name] for name in (a, b)}
+    return any(a0 < b1 and b0 < a1 for a0, a1 in spans[a] for b0, b1 in spans[b])
+
+
+def test_rolling_upgrade_campaign(sim_fleet, image_server, tmp_path):
+    image = image_server.make_image("swim-olt", "2.0.0", size=128 * 1024)
+    fleet = sim_fleet(6, groups=["a", "b"], faults={"devices": {FAILING: {"faults": ["activation_sanity_failure"]}}},
+                      timings={"reboot_time": 0.5})
+    inventory = yaml.safe_load(fleet.inventory.read_text())
+    for group in inventory["all"]["children"]["swim_fleet"]["children"].values():
+        for name, host in group["hosts"].items():
+            if name in PAIR:
+                host["swim_redundancy_pair"] = "p1"
+    fleet.inventory.write_text(yaml.safe_dump(inventory))
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(plan_for(image)))
+    state = tmp_path / "state"
+    env = {"SWIM_STATE_DIR": str(state)}
+
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env=env,
+                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert run.returncode == 2, run.stdout[-4000:] + run.stderr[-2000:]   # partially failed, as it should be
+    versions = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
+    assert versions.pop(FAILING) == "1.0.0"
+    assert set(versions.values()) == {"2.0.0"}, run.stdout[-6000:]
+    assert not overlaps(fleet.reboots(), *PAIR)
+
+    campaign = state / "campaigns" / "it-campaign"
+    rows = {p.stem: json.loads(p.read_text()) for p in (campaign / "status").glob("*.json")}
+    assert len(rows) == 6
+    assert rows[FAILING]["outcome"] == "failed"
+    assert rows[FAILING]["stages"]["activate"]["state"] == "failed"
+    assert rows[FAILING]["stages"]["activate"]["error_code"] == "INVALID_IMAGE"
+    assert all(rows[name]["outcome"] == "upgraded" for name in versions)
+    assert rows[PAIR[0]]["batch"] != rows[PAIR[1]]["batch"], "a redundancy pair must never share a batch"
+    log = [json.loads(line) for line in (campaign / "campaign.log").read_text().splitlines()]
+    assert {"time", "campaign", "device", "action", "result", "error_code"} <= set(log[0])
+    assert any(e["device"] == FAILING and e["action"] == "activate" and e["result"] == "failed" for e in log)
+    assert not list((state / "locks").glob("*.lock")), "locks are released at the end of the campaign"
+    assert (campaign / "snapshots" / "olt-001" / "post.json").is_file()
+    assert "partially failed" in run.stdout
+
+    # The same campaign again: finished devices are skipped; the failed one holds no usable standby
+    # any more (its failed image), so its precheck stops it before anything reboots.
+    reboots_before = len(fleet.reboots())
+    again = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env=env,
+                         extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert again.returncode == 2, again.stdout[-3000:]
+    new_reboots = fleet.reboots()[reboots_before:]
+    assert new_reboots == []
+    rows = {p.stem: json.loads(p.read_text()) for p in (campaign / "status").glob("*.json")}
+    assert rows[FAILING]["stages"]["precheck"]["state"] == "failed"
+    assert rows["olt-001"]["stages"]["verify"]["state"] == "skipped"
+
+
+def test_a_device_held_by_another_campaign_is_refused(sim_fleet, image_server, tmp_path):
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(2, groups=["a", "b"])
+    plan = tmp_path / "plan.yml"
+    document = plan_for(image)
+    document["campaign"]["redundancy_groups"] = []
+    plan.write_text(yaml.safe_dump(document))
+    locks = tmp_path / "state" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "olt-001.lock").write_text(json.dumps({"campaign": "someone-else"}))
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(tmp_path / "state")},
+                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert run.returncode == 2
+    assert "locked by campaign 'someone-else'" in run.stdout
+    assert fleet.state("olt-001")["partitions"]["active"]["version"] == "1.0.0"
+    assert fleet.state("olt-002")["partitions"]["active"]["version"] == "2.0.0"
+    assert (locks / "olt-001.lock").exists(), "another campaign's lock is never removed"
