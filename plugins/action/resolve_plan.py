@@ -17,4 +17,5 @@ class ActionModule(PlanAction):
         hostvars = params["hostvars"]
         if hostvars is None:
             hostvars = self._host_vars(task_vars, groups, document)
-        return resolve_task(document, groups, hostvars, params["current_versions"], source=source)
+        return resolve_task(document, groups, hostvars, params["current_versions"], params["unavailable"],
+                            source=source)

@@ -21,16 +21,16 @@ def campaign_problems(plan, inventory_groups=None, hostvars=None) -> list[str]:
     return validate(plan, inventory_groups, hostvars)
 
 
-def campaign_resolve(plan, groups, hostvars=None, current_versions=None) -> dict:
+def campaign_resolve(plan, groups, hostvars=None, current_versions=None, unavailable=None) -> dict:
     """What escalator.swim.resolve_plan returns on success (batches, host_batch, serial...)."""
     try:
-        return resolve(plan, groups, hostvars, current_versions)
+        return resolve(plan, groups, hostvars, current_versions, unavailable)
     except PlanError as error:
         raise AnsibleFilterError(f"campaign plan has {len(error.problems)} problem(s): {error}") from None
 
 
-def campaign_batches(plan, groups, hostvars=None, current_versions=None) -> list[dict]:
-    return campaign_resolve(plan, groups, hostvars, current_versions)["batches"]
+def campaign_batches(plan, groups, hostvars=None, current_versions=None, unavailable=None) -> list[dict]:
+    return campaign_resolve(plan, groups, hostvars, current_versions, unavailable)["batches"]
 
 
 class FilterModule:

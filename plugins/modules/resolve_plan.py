@@ -16,8 +16,9 @@ description:
     belongs to the first step that selects it. Each step starts with its canary batch when it has one.
   - No batch ever holds more than C(max_down) (default 1) members of a redundancy group; the batch size
     never overrides that, the members are spread over more batches instead.
-  - Hosts whose active version (O(current_versions)) already is the target version are listed in
-    RV(skipped_hosts) with the reason, and are in no batch.
+  - Hosts whose active version (O(current_versions)) already is the target version, hosts listed in
+    O(unavailable), and hosts held back because their redundancy group has no member to spare are listed in
+    RV(skipped_hosts) with the cause and reason, and are in no batch.
   - The output is deterministic - hosts are sorted by name (numbers compare numerically).
   - Ansible's C(serial) keyword slices the play's host list in order, so it reproduces arbitrary batches only
     when the play's hosts come in batch order. Add RV(hosts_in_order) one by one with
@@ -72,6 +73,15 @@ options:
         M(escalator.swim.sw_version).
       - Hosts missing here are upgraded.
     type: dict
+  unavailable:
+    description:
+      - Hosts known to be down or unusable, typically those that failed their precheck. They are in no batch
+        (RV(skipped_hosts) with cause C(unavailable)), and they count as already down in their redundancy
+        groups - a group whose unavailable members reach its C(max_down) has its other members held back
+        (cause C(redundancy)), and one with room left takes fewer members per batch.
+      - Keep them in O(groups) - removing them instead hides them from their redundancy groups.
+    type: list
+    elements: str
 seealso:
   - module: escalator.swim.validate_plan
   - module: escalator.swim.sw_version
@@ -127,7 +137,7 @@ msg:
   description: Summary (hosts, batches, steps, skipped), or the problems.
   returned: always
   type: str
-  sample: "campaign olt-2-0-rollout: 11 host(s) in 9 batch(es) over 3 step(s), 2 skipped (already on target)"
+  sample: "campaign olt-2-0-rollout: 11 host(s) in 9 batch(es) over 3 step(s), 2 skipped"
 campaign:
   description: The campaign C(id), C(description) and C(expected_duration) (seconds or null).
   returned: success
@@ -173,7 +183,10 @@ batches:
       type: float
 skipped_hosts:
   description:
-    - Hosts selected by a step but already on its target version, with C(host), C(step), C(version), C(reason).
+    - Hosts selected by a step but not upgraded, with C(host), C(step), C(version) (from O(current_versions), or
+      null), C(cause) and C(reason).
+    - C(cause) is C(on_target) (already runs the target version), C(unavailable) (listed in O(unavailable)) or
+      C(redundancy) (its redundancy group already has C(max_down) members unavailable).
     - Not called C(skipped), which Ansible reads as "the task was skipped".
   returned: success
   type: list
@@ -256,7 +269,8 @@ def main():
         document = read_plan(params["path"]) if params["path"] else params["plan"]
     except PlanError as error:
         module.fail_json(msg=f"{source}: {error}", valid=False, problems=error.problems)
-    result = resolve_task(document, params["groups"], params["hostvars"], params["current_versions"], source=source)
+    result = resolve_task(document, params["groups"], params["hostvars"], params["current_versions"],
+                          params["unavailable"], source=source)
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -36,35 +36,55 @@ def active_version(value: t.Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def spread(hosts: list[str], first: int, size: int, sets: list[RedundancySet]) -> list[list[str]]:
-    """Hosts into batches of *size* (the first of *first*) without exceeding any set's ``max_down``.
+def spread(hosts: list[str], first: int, size: int, limits: list[tuple[frozenset, int]]) -> list[list[str]]:
+    """Hosts into batches of *size* (the first of *first*), each batch holding at most ``allowed`` of the
+    ``members`` of every ``(members, allowed)`` in *limits* (a redundancy group and how many may go down).
 
-    Greedy first fit, most constrained hosts first (those in the largest redundancy sets relative to
+    Greedy first fit, most constrained hosts first (those in the largest redundancy groups relative to
     what may be down), then by name: a host goes to the earliest batch with room for it, or opens a
-    new one. An empty batch always has room (``max_down`` >= 1), so this always succeeds.
+    new one. An empty batch always has room (``allowed`` >= 1), so this always succeeds.
     """
-    sets_of: dict[str, list[int]] = {host: [] for host in hosts}
-    for number, rset in enumerate(sets):
-        for host in rset.members:
-            if host in sets_of:
-                sets_of[host].append(number)
-    pressure = {host: max((len(sets[n].members) / sets[n].max_down for n in sets_of[host]), default=0.0)
+    limits_of: dict[str, list[int]] = {host: [] for host in hosts}
+    for number, (members, _) in enumerate(limits):
+        for host in members:
+            if host in limits_of:
+                limits_of[host].append(number)
+    pressure = {host: max((len(limits[n][0]) / limits[n][1] for n in limits_of[host]), default=0.0)
                 for host in hosts}
     batches: list[list[str]] = []
-    down: list[dict[int, int]] = []          # per batch: redundancy set number -> members in it
+    down: list[dict[int, int]] = []          # per batch: limit number -> members in the batch
     for host in sorted(hosts, key=lambda h: (-pressure[h], natural_key(h))):
         for index, batch in enumerate(batches):
             capacity = first if index == 0 and first else size
-            if len(batch) < capacity and all(down[index].get(n, 0) < sets[n].max_down for n in sets_of[host]):
+            if len(batch) < capacity and all(down[index].get(n, 0) < limits[n][1] for n in limits_of[host]):
                 break
         else:
             batches.append([])
             down.append({})
             index = len(batches) - 1
         batches[index].append(host)
-        for n in sets_of[host]:
+        for n in limits_of[host]:
             down[index][n] = down[index].get(n, 0) + 1
     return [natural_sorted(batch) for batch in batches]
+
+
+def redundancy_limits(sets: list[RedundancySet], unavailable: set[str]) -> tuple[list[tuple[frozenset, int]], dict]:
+    """How many members of each redundancy group a batch may take, given the members already down.
+
+    A group whose *unavailable* members (failed precheck, unreachable) already use up its ``max_down``
+    cannot lose another one: its other members are held back, ``{host: reason}``.
+    """
+    limits, held = [], {}
+    for rset in sets:
+        already = natural_sorted(rset.members & unavailable)
+        allowed = rset.max_down - len(already)
+        if allowed > 0:
+            limits.append((rset.members, allowed))
+            continue
+        for host in rset.members - unavailable:
+            held.setdefault(host, f"redundancy group {rset.label} already has {len(already)} member(s) down "
+                                  f"({', '.join(already)}) and allows {rset.max_down}")
+    return limits, held
 
 
 def fail_percentage(threshold: s.Size, batch_size: int) -> float:
@@ -88,10 +108,12 @@ def _pause_message(plan: s.Plan, index: int, step: s.Step, hosts: list[str]) -> 
                                             hosts=", ".join(hosts), count=len(hosts))
 
 
-def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping | None = None) -> dict:
+def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping | None = None,
+                 unavailable: t.Iterable[str] = ()) -> dict:
     """The batches of a valid *plan* on *inventory* (see docs/campaign-plan.md, "Resolution")."""
     versions = current_versions or {}
-    sets = inventory.redundancy_sets(plan)
+    down = set(unavailable)
+    limits, held = redundancy_limits(inventory.redundancy_sets(plan), down)
     coordination = plan.coordination
     claimed: set[str] = set()
     batches, skipped, warnings, steps = [], [], [], []
@@ -107,15 +129,20 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
         eligible = []
         for host in mine:
             current = active_version(versions.get(host))
-            if current == image.version:
-                skipped.append({"host": host, "step": step.name, "version": current,
-                                "reason": f"already runs the target version {current}"})
+            if host in down:
+                cause, reason = "unavailable", "unavailable (given in unavailable: failed precheck or unreachable)"
+            elif current == image.version:
+                cause, reason = "on_target", f"already runs the target version {current}"
+            elif host in held:
+                cause, reason = "redundancy", held[host]
             else:
                 eligible.append(host)
+                continue
+            skipped.append({"host": host, "step": step.name, "version": current, "cause": cause, "reason": reason})
         # Percentages are of the hosts the step selects, done or not, so resuming keeps the sizes.
         canary = step.canary.of(len(mine)) if step.canary is not None else 0
         first_index = len(batches)
-        for position, hosts in enumerate(spread(eligible, canary, step.batch.of(len(mine)), sets)):
+        for position, hosts in enumerate(spread(eligible, canary, step.batch.of(len(mine)), limits)):
             index = len(batches)
             is_canary = position == 0 and canary > 0
             pause = (coordination.pause_before_each_batch or index in coordination.pause_before_batches
@@ -155,8 +182,8 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
     }
 
 
-def resolve(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None, *,
-            groups_label: str = "groups") -> dict:
+def resolve(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None,
+            unavailable: t.Any = None, *, groups_label: str = "groups") -> dict:
     """Validate *document* against the inventory, then resolve it; raises :class:`PlanError` listing
     every problem of the plan, of the inventory data and of the plan on that inventory."""
     plan, problems = check(document)
@@ -164,8 +191,11 @@ def resolve(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_vers
     problems = problems + inventory_problems
     if current_versions is not None and not isinstance(current_versions, Mapping):
         problems.append("current_versions: must be a mapping of host to its active version")
+    if unavailable is not None and (not isinstance(unavailable, (list, tuple, set, frozenset))
+                                    or not all(isinstance(host, str) for host in unavailable)):
+        problems.append("unavailable: must be a list of host names")
     if plan is not None and inventory is not None:
         problems += check_inventory(plan, inventory)
     if problems:
         raise PlanError(problems)
-    return resolve_plan(plan, inventory, current_versions)
+    return resolve_plan(plan, inventory, current_versions, unavailable or ())

@@ -19,7 +19,7 @@ PLAN_SPEC = {"plan": {"type": "dict"}, "path": {"type": "path"}}
 PLAN_RULES = {"mutually_exclusive": [["plan", "path"]], "required_one_of": [["plan", "path"]]}
 VALIDATE_SPEC = {**PLAN_SPEC, "inventory_groups": {"type": "dict"}, "hostvars": {"type": "dict"}}
 RESOLVE_SPEC = {**PLAN_SPEC, "groups": {"type": "dict"}, "hostvars": {"type": "dict"},
-                "current_versions": {"type": "dict"}}
+                "current_versions": {"type": "dict"}, "unavailable": {"type": "list", "elements": "str"}}
 # How many problems `msg` spells out; `problems` always has them all.
 MSG_PROBLEMS = 20
 
@@ -63,14 +63,14 @@ def validate_task(document: t.Any, inventory_groups: t.Any = None, hostvars: t.A
 
 
 def resolve_task(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None,
-                 source: str = "campaign plan") -> dict:
+                 unavailable: t.Any = None, source: str = "campaign plan") -> dict:
     try:
-        result = resolve(document, groups, hostvars, current_versions)
+        result = resolve(document, groups, hostvars, current_versions, unavailable)
     except PlanError as error:
         return _failure(error.problems, source)
     hosts = len(result["host_batch"])
     steps = sum(1 for step in result["steps"] if step["batches"])
     result.update(changed=False, valid=True, problems=[],
                   msg=f"campaign {result['campaign']['id']}: {hosts} host(s) in {len(result['batches'])} batch(es) "
-                      f"over {steps} step(s), {len(result['skipped_hosts'])} skipped (already on target)")
+                      f"over {steps} step(s), {len(result['skipped_hosts'])} skipped")
     return result

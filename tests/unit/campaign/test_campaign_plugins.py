@@ -62,7 +62,10 @@ def test_resolve_plan_module_main(tmp_path):
                                          "current_versions": {"olt-3": "2.0.0"}}, tmp_path)
     assert result["changed"] is False and result["serial"] == [2]
     assert result["skipped_hosts"][0]["host"] == "olt-3" and "skipped" not in result
-    assert result["msg"] == "campaign test-campaign: 2 host(s) in 1 batch(es) over 1 step(s), 1 skipped (already on target)"
+    assert result["msg"] == "campaign test-campaign: 2 host(s) in 1 batch(es) over 1 step(s), 1 skipped"
+    down = run_module("resolve_plan", {"plan": plan({"group": "olts", "batch": {"size": 2}}), "groups": groups,
+                                       "unavailable": ["olt-1"]}, tmp_path)
+    assert down["batches"][0]["hosts"] == ["olt-2", "olt-3"] and down["skipped_hosts"][0]["cause"] == "unavailable"
     no_groups = run_module("resolve_plan", {"plan": plan()}, tmp_path)
     assert no_groups["failed"] and "groups is required" in no_groups["msg"]
 

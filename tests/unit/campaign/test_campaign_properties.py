@@ -29,7 +29,8 @@ def inventories(draw):
             variables["region"] = draw(st.sampled_from(["north", "south"]))
         hostvars[host] = variables
     versions = {host: draw(st.sampled_from(["1.0", "2.0"])) for host in hosts if draw(st.booleans())}
-    return {"all": hosts, **groups}, hostvars, versions
+    unavailable = sorted(draw(st.sets(st.sampled_from(hosts), max_size=3))) if hosts else []
+    return {"all": hosts, **groups}, hostvars, versions, unavailable
 
 
 sizes = st.one_of(st.integers(1, 6), st.integers(1, 100).map(lambda p: f"{p}%"))
@@ -67,35 +68,43 @@ def plans(draw):
 
 
 def resolved(document, inventory_data):
-    groups, hostvars, versions = inventory_data
+    groups, hostvars, versions, unavailable = inventory_data
     plan, problems = check(document)
     assert problems == []
     inventory, problems = Inventory.build(groups, hostvars)
     assert problems == []
-    return plan, inventory, resolve_plan(plan, inventory, versions)
+    return plan, inventory, resolve_plan(plan, inventory, versions, unavailable)
 
 
 @SETTINGS
 @given(plans(), inventories())
 def test_no_batch_holds_more_than_max_down_of_a_redundancy_group(document, inventory_data):
     plan, inventory, result = resolved(document, inventory_data)
+    unavailable = set(inventory_data[3])
     for rset in inventory.redundancy_sets(plan):
         for batch in result["batches"]:
-            assert len(rset.members & set(batch["hosts"])) <= rset.max_down, (rset, batch)
+            # Members already down (unavailable) count against max_down in every batch.
+            down = rset.members & (set(batch["hosts"]) | unavailable)
+            assert len(down) <= rset.max_down or not rset.members & set(batch["hosts"]), (rset, batch)
 
 
 @SETTINGS
 @given(plans(), inventories())
 def test_every_eligible_host_is_in_exactly_one_batch(document, inventory_data):
     plan, inventory, result = resolved(document, inventory_data)
-    versions = inventory_data[2]
+    versions, unavailable = inventory_data[2], set(inventory_data[3])
     selected = {host for step in plan.steps for host in inventory.select(step)}
     in_batches = [host for batch in result["batches"] for host in batch["hosts"]]
-    skipped = {item["host"] for item in result["skipped_hosts"]}
-    assert len(in_batches) == len(set(in_batches))
-    assert set(in_batches) | skipped == selected and not set(in_batches) & skipped
-    assert all(versions.get(host) == "2.0" for host in skipped)
-    assert all(versions.get(host) != "2.0" for host in in_batches)
+    skipped = {item["host"]: item["cause"] for item in result["skipped_hosts"]}
+    assert len(in_batches) == len(set(in_batches)) and len(skipped) == len(result["skipped_hosts"])
+    assert set(in_batches) | set(skipped) == selected and not set(in_batches) & set(skipped)
+    assert {h for h, cause in skipped.items() if cause == "unavailable"} == selected & unavailable
+    assert all(versions.get(h) == "2.0" for h, cause in skipped.items() if cause == "on_target")
+    assert all(versions.get(host) != "2.0" and host not in unavailable for host in in_batches)
+    # A host is held back for redundancy only when its group has no room left at all.
+    sets = inventory.redundancy_sets(plan)
+    for host in (h for h, cause in skipped.items() if cause == "redundancy"):
+        assert any(host in r.members and len(r.members & unavailable) >= r.max_down for r in sets)
     assert result["hosts_in_order"] == in_batches
     assert result["serial"] == [len(batch["hosts"]) for batch in result["batches"]]
     assert result["host_batch"] == {host: b["index"] for b in result["batches"] for host in b["hosts"]}
@@ -131,9 +140,9 @@ def test_resolution_is_deterministic(document, inventory_data):
 @SETTINGS
 @given(plans(), inventories())
 def test_resolve_either_returns_or_lists_problems(document, inventory_data):
-    groups, hostvars, versions = inventory_data
+    groups, hostvars, versions, unavailable = inventory_data
     try:
-        result = resolve(document, groups, hostvars, versions)
+        result = resolve(document, groups, hostvars, versions, unavailable)
     except PlanError as error:
         assert error.problems and validate(document, groups, hostvars) == error.problems
     else:

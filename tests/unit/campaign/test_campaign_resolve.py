@@ -80,8 +80,10 @@ def test_hosts_already_on_target_are_skipped_with_a_reason():
     result = resolve(plan({"group": "olts", "batch": {"size": "50%"}}), fleet(4), current_versions=versions)
     assert hosts_of(result) == [["olt-1", "olt-4"]]
     assert result["skipped_hosts"] == [
-        {"host": "olt-2", "step": "olts", "version": "2.0.0", "reason": "already runs the target version 2.0.0"},
-        {"host": "olt-3", "step": "olts", "version": "2.0.0", "reason": "already runs the target version 2.0.0"}]
+        {"host": "olt-2", "step": "olts", "version": "2.0.0", "cause": "on_target",
+         "reason": "already runs the target version 2.0.0"},
+        {"host": "olt-3", "step": "olts", "version": "2.0.0", "cause": "on_target",
+         "reason": "already runs the target version 2.0.0"}]
     assert "olt-2" not in result["host_batch"] and "olt-2" not in result["image_for"]
 
 
@@ -94,6 +96,25 @@ def test_redundancy_pairs_are_spread_over_batches():
                 redundancy_groups=[{"name": "core", "groups": ["core"], "max_down": 2}])
     result = resolve(trio, {**fleet(5), "core": ["olt-1", "olt-2", "olt-3"]})
     assert hosts_of(result) == [["olt-1", "olt-2", "olt-4", "olt-5"], ["olt-3"]]
+
+
+def test_unavailable_hosts_use_up_their_redundancy_group():
+    hostvars = {"olt-1": {"pair": "a"}, "olt-2": {"pair": "a"}, "olt-7": {"pair": "a"},
+                "olt-3": {"pair": "b"}, "olt-4": {"pair": "b"}, "olt-5": {"pair": "b"}}
+    document = plan({"group": "olts", "batch": {"size": 9}},
+                    redundancy_groups=[{"name": "p", "var": "pair", "max_down": 2}])
+    # olt-4 and olt-5 failed their precheck: trio b (max_down 2) cannot lose olt-3 as well.
+    result = resolve(document, fleet(7), hostvars, unavailable=["olt-4", "olt-5"])
+    assert hosts_of(result) == [["olt-1", "olt-2", "olt-6"], ["olt-7"]]
+    assert [(s["host"], s["cause"]) for s in result["skipped_hosts"]] == [
+        ("olt-3", "redundancy"), ("olt-4", "unavailable"), ("olt-5", "unavailable")]
+    assert result["skipped_hosts"][0]["reason"] == "redundancy group p (pair=b) already has 2 member(s) down " \
+                                                   "(olt-4, olt-5) and allows 2"
+    # olt-2 down: trio a may lose only one more per batch.
+    partial = resolve(document, fleet(7), hostvars, unavailable=["olt-2"])
+    assert hosts_of(partial) == [["olt-1", "olt-3", "olt-4", "olt-6"], ["olt-5", "olt-7"]]
+    with pytest.raises(PlanError, match="unavailable: must be a list of host names"):
+        resolve(document, fleet(7), hostvars, unavailable="olt-2")
 
 
 def test_pause_points():
