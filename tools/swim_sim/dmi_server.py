@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import logging
 import random
+import time
 from typing import Iterable
 
 import grpc
@@ -260,8 +261,6 @@ def _dmi_component(comp: Component, parent: str, changed: float, now: float) -> 
 
 
 def physical_inventory(device: Device) -> hw_pb2.Hardware:
-    import time
-
     active, _ = device.running_partitions()
     root = build_inventory(device.name, device.uuid, active.version)
     for comp in root.walk():
