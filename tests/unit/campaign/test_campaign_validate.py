@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from campaign_plans import SHA_A, example, fleet, image, plan
+from campaign_plans import EXAMPLE, ROOT, SHA_A, example, fleet, image, plan
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.validate import check, validate
 
@@ -272,3 +274,11 @@ def test_malformed_urls_hide_anything_like_credentials(url, shown):
     problems = validate(plan(images={"default": image(url=url)}))
     assert problems == [f"campaign.images.default.url: {shown} is not a URL the device can fetch (expected "
                         "scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)"]
+
+
+def test_the_reference_shows_the_example_plan_verbatim():
+    with open(os.path.join(ROOT, "docs", "campaign-plan.md"), encoding="utf-8") as handle:
+        reference = handle.read()
+    block = reference.split("## Full example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    with open(EXAMPLE, encoding="utf-8") as handle:
+        assert block == handle.read()
