@@ -158,7 +158,7 @@ def check_coordination(value: t.Any, path: str, problems: Problems, step_names: 
         message = text(data["message"], join(path, "message"), problems, max_len=1024) or message
         try:
             message.format(index=0, step="step", group="group", hosts="host", count=1)
-        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        except Exception as exc:      # KeyError, IndexError, ValueError, TypeError...: any bad placeholder
             problems.add(join(path, "message"), f"placeholders can be {{index}}, {{step}}, {{group}}, "
                                                 f"{{hosts}} and {{count}} ({type(exc).__name__}: {exc})")
             message = s.DEFAULT_PAUSE_MESSAGE

@@ -213,3 +213,16 @@ def test_whatever_validation_accepts_resolves(document):
     inventory, problems = Inventory.build(groups, hostvars)
     result = resolve_plan(plan, inventory, {})
     assert {h for b in result["batches"] for h in b["hosts"]} <= {h for hosts in groups.values() for h in hosts}
+
+
+@SETTINGS
+@given(st.one_of(junk, damaged_plans()), st.one_of(junk, inventories().map(lambda data: data[0])),
+       st.one_of(st.none(), junk), st.one_of(st.none(), junk), st.one_of(st.none(), junk))
+def test_resolve_only_ever_raises_plan_errors(document, groups, hostvars, versions, unavailable):
+    try:
+        result = resolve(document, groups, hostvars, versions, unavailable)
+    except PlanError as error:
+        assert error.problems and all(isinstance(p, str) for p in error.problems)
+    else:
+        assert isinstance(result["batches"], list)
+

@@ -282,3 +282,11 @@ def test_the_reference_shows_the_example_plan_verbatim():
     block = reference.split("## Full example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     with open(EXAMPLE, encoding="utf-8") as handle:
         assert block == handle.read()
+
+
+@pytest.mark.parametrize("message", ["{index[0]}", "{", "{0}", "{hosts.nope}", "{step!x}", "{count:q}"])
+def test_any_bad_pause_message_is_a_problem(message):
+    document = example()
+    document["campaign"]["coordination"]["message"] = message
+    problems = validate(document)
+    assert len(problems) == 1 and problems[0].startswith("campaign.coordination.message: placeholders can be")
