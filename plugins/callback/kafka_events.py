@@ -392,7 +392,7 @@ class CallbackModule(CallbackBase):
             self._internal_errors.append(text)
         self._warn_once()
 
-    def _warn_once(self, final: bool = False) -> None:
+    def _warn_once(self) -> None:
         """At most one warning per run, whatever goes wrong and however often."""
         if self._warned:
             return
@@ -475,13 +475,13 @@ class CallbackModule(CallbackBase):
     def _finish(self) -> None:
         started = time.monotonic()
         counters = self.sender.close(self.flush_timeout)
-        self._warn_once(final=True)
-        left = counters["spooled"] - counters["drained"]
+        self._warn_once()
         if self.spool is not None and self.spool.pending():
+            # Not a second warning: the one warning of the run already said why.
             self._display.display(
                 f"{self.CALLBACK_NAME}: {counters['sent'] + counters['drained']} event(s) delivered, "
                 f"events waiting in {self.spool.path} for the broker (sent by the next run)", stderr=True)
-        self._display.vvv(f"{self.CALLBACK_NAME}: delivery {counters}, {left} spooled and not yet drained, "
+        self._display.vvv(f"{self.CALLBACK_NAME}: delivery {counters} (drained counts earlier runs' events too), "
                           f"closed in {time.monotonic() - started:.3f}s")
 
     # -- per host (keyed by host) ---------------------------------------------------------------

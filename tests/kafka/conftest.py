@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kafka_testing import Message, Run, callback_env, local_inventory, read_messages, run, unique
+from kafka_testing import (SMOKE_EVENTS, SMOKE_HOSTS, Message, Run, callback_env, local_inventory, read_messages, run,
+                           unique)
 
-SMOKE_HOSTS = ["olt-a", "olt-b"]
-SMOKE_TASKS = ["Say hello", "Check arithmetic", "Pretend to change something", "Skipped on purpose",
-               "Handle a secret", "Fail but carry on"]
-# playbook_start, play_start, one task_start per task, one host_result per host and task, stats, playbook_end
-SMOKE_EVENTS = 2 + len(SMOKE_TASKS) + len(SMOKE_TASKS) * len(SMOKE_HOSTS) + 2
 
 
 @dataclass

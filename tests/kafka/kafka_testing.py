@@ -22,6 +22,14 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from ansible_runner import BIN, ansible_env  # noqa: E402  (the shared runner of the integration tests)
 
 
+# The smoke playbook (playbooks/events.yml) and what one run of it publishes.
+SMOKE_HOSTS = ["olt-a", "olt-b"]
+SMOKE_TASKS = ["Say hello", "Check arithmetic", "Pretend to change something", "Skipped on purpose",
+               "Handle a secret", "Fail but carry on"]
+# playbook_start, play_start, one task_start per task, one host_result per host and task, stats, playbook_end
+SMOKE_EVENTS = 2 + len(SMOKE_TASKS) + len(SMOKE_TASKS) * len(SMOKE_HOSTS) + 2
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

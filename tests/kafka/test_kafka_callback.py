@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import SMOKE_EVENTS, SMOKE_HOSTS, SMOKE_TASKS
-from kafka_testing import by_partition, validator, warnings_of
+from kafka_testing import SMOKE_EVENTS, SMOKE_HOSTS, SMOKE_TASKS, by_partition, validator, warnings_of
 
 EXPECTED_STATUS = {
     "Say hello": "ok",

@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import SMOKE_EVENTS, SMOKE_HOSTS
-
-from kafka_testing import BIN, unique
+from kafka_testing import BIN, SMOKE_EVENTS, SMOKE_HOSTS, unique
 
 
 def monitor(bootstrap: str, *args: str, timeout: float = 60) -> dict:

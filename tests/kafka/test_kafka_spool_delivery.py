@@ -5,11 +5,10 @@ import json
 import subprocess
 import time
 
-from conftest import SMOKE_EVENTS, SMOKE_HOSTS
 from swim_sim.broker import TansuBroker, free_port
 
-from kafka_testing import (ROOT, ansible_env, by_partition, callback_env, local_inventory, playbook_command,
-                           read_messages, run, unique, warnings_of)
+from kafka_testing import (ROOT, SMOKE_EVENTS, SMOKE_HOSTS, ansible_env, by_partition, callback_env, local_inventory,
+                           playbook_command, read_messages, run, unique, warnings_of)
 
 
 def spool_lines(spool_dir) -> list[dict]:
