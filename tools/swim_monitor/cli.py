@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             live(reader, state, args)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # `swim monitor ... | head`: the reader went away, which is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         reader.close()
     return 0
