@@ -246,7 +246,7 @@ class KafkaSender:
                         break
                 if self._abandoned:
                     return  # the owner appends behind us now; leave the file as it is
-                if delivered:
+                if delivered or not records:  # not records: only torn lines were left; empty the file
                     self.spool.replace(records[delivered:])
                     self.counters["drained"] += delivered
                 if delivered == len(records):
