@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from campaign_plans import EXAMPLE, ROOT, image, plan
 
 from ansible_collections.escalator.swim.plugins.filter.campaign import FilterModule
+from ansible_collections.escalator.swim.plugins.module_utils.campaign.tasks import RESOLVE_SPEC, VALIDATE_SPEC
 
 FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
 BIN = os.path.dirname(sys.executable)
@@ -91,3 +93,13 @@ def test_documentation_renders(kind, name):
                           capture_output=True, text=True, env=ansible_env(), cwd=ROOT, timeout=120)
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
     assert f"escalator.swim.{name}" in done.stdout and "EXAMPLES" in done.stdout
+
+
+@pytest.mark.parametrize("name, spec", [("validate_plan", VALIDATE_SPEC), ("resolve_plan", RESOLVE_SPEC)])
+def test_documented_options_match_the_argument_spec(name, spec):
+    with open(os.path.join(ROOT, "plugins", "modules", f"{name}.py"), encoding="utf-8") as handle:
+        source = handle.read()
+    options = yaml.safe_load(source.split('DOCUMENTATION = r"""')[1].split('"""')[0])["options"]
+    assert set(options) == set(spec)
+    for option, rules in spec.items():
+        assert (options[option].get("type"), options[option].get("elements")) == (rules["type"], rules.get("elements"))
