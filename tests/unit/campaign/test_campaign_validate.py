@@ -86,7 +86,7 @@ def test_version_read_as_a_number_is_explained():
     assert problems == ["campaign.images.default.version: must be a string (quote it: 2.0 was read as a number)"]
 
 
-@pytest.mark.parametrize("sha", [None, "", "g" * 64, "a" * 63, "a" * 65, 12345])
+@pytest.mark.parametrize("sha", [None, "", "g" * 64, "a" * 63, "a" * 65, 12345, "a" * 64 + "\n"])
 def test_checksum_is_mandatory_and_well_formed(sha):
     problems = validate(plan(images={"default": image(sha=sha)}))
     assert problems == ["campaign.images.default.sha256: must be 64 hexadecimal characters (the output of sha256sum)"]
@@ -269,7 +269,8 @@ def test_bad_inventory_data_is_reported_not_raised():
 
 @pytest.mark.parametrize("url, shown", [("u:pw@images.example.net/x.img", "'********@images.example.net/x.img'"),
                                         ("ftp://u:pw@h x", "'ftp://********@h x'"),
-                                        ("images.example.net/u:pw@x", "'********@x'")])
+                                        ("images.example.net/u:pw@x", "'********@x'"),
+                                        ("http://h/x.img\n", "'http://h/x.img\\n'")])
 def test_malformed_urls_hide_anything_like_credentials(url, shown):
     problems = validate(plan(images={"default": image(url=url)}))
     assert problems == [f"campaign.images.default.url: {shown} is not a URL the device can fetch (expected "
