@@ -56,7 +56,6 @@ def check_selector(value: t.Any, path: str, problems: Problems) -> s.Selector | 
     return s.Selector(limit=limit, var=var, values=values)
 
 
-
 def _image_key(data: Mapping, path: str, problems: Problems, images: Mapping) -> str | None:
     """Which entry of ``images`` the step installs: its own ``image``, its group's, else ``default``."""
     if "image" in data:
