@@ -79,10 +79,10 @@ def check_image_args(params: dict) -> None:
     """Checks the argument spec cannot express: refuse before anything reaches the device."""
     problems = []
     sha = params.get("sha256")
-    if sha is not None and not SHA256.match(sha):
+    if sha is not None and not SHA256.fullmatch(sha):
         problems.append("sha256 must be 64 hexadecimal characters (the output of sha256sum)")
     url = params.get("url")
-    if url is not None and not URL.match(url):
+    if url is not None and not URL.fullmatch(url):
         problems.append(f"url {redact(url)!r} is not a URL the device can fetch "
                         "(expected scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)")
     for key in ("name", "version"):
