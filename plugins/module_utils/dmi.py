@@ -54,6 +54,11 @@ def _read(path: str | None, what: str, device: str) -> bytes | None:
         raise DeviceError(device, "connect", "ERROR_IN_REQUEST", f"cannot read {what} {path}: {exc.strerror}")
 
 
+# gRPC connection errors that come from the TLS handshake: retrying cannot help, the setup is wrong.
+_TLS_FAILURES = ("handshake failed", "certificate_verify_failed", "ssl_error", "peer name", "tsi_",
+                 "verification check failed")
+
+
 def _reason_name(message) -> str:
     """Name of ``message.reason`` from the message's own enum (each DMI response has its own)."""
     field = message.DESCRIPTOR.fields_by_name.get("reason")
@@ -84,7 +89,15 @@ class DmiDevice(Device):
         self._inventory_cache = None
         host, port = params["host"], params.get("port") or DEFAULT_PORT
         target = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+        self.target = target
+        self.tls = bool(params.get("tls"))
+        self.ca_cert = params.get("ca_cert")
+        self.client_cert = params.get("client_cert")
         options = list(_CHANNEL_OPTIONS)
+        if bool(params.get("client_cert")) != bool(params.get("client_key")):
+            raise DeviceError(self.name, "connect", "ERROR_IN_REQUEST",
+                              "client_cert and client_key (swim_client_cert, swim_client_key) go together",
+                              transport=self.transport)
         if params.get("tls"):
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=_read(params.get("ca_cert"), "CA certificate", self.name),
@@ -106,8 +119,23 @@ class DmiDevice(Device):
     def _error(self, operation: str, exc: grpc.RpcError, history=None) -> DeviceError:
         code = exc.code() if hasattr(exc, "code") else None
         reason = code.name if code is not None else "RPC_ERROR"
-        detail = exc.details() if hasattr(exc, "details") else str(exc)
-        return DeviceError(self.name, operation, reason, detail or "", transport=self.transport,
+        detail = (exc.details() if hasattr(exc, "details") else str(exc)) or ""
+        if code == grpc.StatusCode.UNAVAILABLE and "failed to connect" in detail:
+            lowered = detail.lower()
+            if self.tls and any(marker in lowered for marker in _TLS_FAILURES):
+                trust = f"ca_cert {self.ca_cert}" if self.ca_cert else "the system CA store (no ca_cert given)"
+                return DeviceError(self.name, operation, "TLS_HANDSHAKE_FAILED",
+                                   f"TLS handshake with {self.target} failed: the device manager's certificate "
+                                   f"is not trusted by {trust} or does not match the expected server name "
+                                   f"(tls_server_name); {detail}", transport=self.transport, history=history)
+            if "socket closed" not in lowered:
+                pass  # refused, no route, ...: nothing TLS-specific to say
+            elif self.tls and not self.client_cert:
+                detail += (f"; TLS is on without a client certificate: if {self.target} requires mutual TLS, "
+                           "set client_cert and client_key (swim_client_cert, swim_client_key)")
+            elif not self.tls:
+                detail += f"; if {self.target} serves TLS, set tls (swim_tls) and ca_cert (swim_ca_cert)"
+        return DeviceError(self.name, operation, reason, detail, transport=self.transport,
                            history=history, retryable=code in _RETRYABLE_CODES)
 
     def _unary(self, operation: str, method, request, retry: bool = True):

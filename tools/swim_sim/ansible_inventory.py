@@ -20,7 +20,8 @@ def host_vars(device: dict) -> dict:
     }
 
 
-def inventory_document(devices: Iterable[dict], groups: list[str] | None = None) -> dict:
+def inventory_document(devices: Iterable[dict], groups: list[str] | None = None,
+                       extra_vars: dict | None = None) -> dict:
     devices = list(devices)
     fleet: dict = {}
     if groups:
@@ -35,17 +36,19 @@ def inventory_document(devices: Iterable[dict], groups: list[str] | None = None)
             "vars": {
                 "ansible_connection": "local",
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                **(extra_vars or {}),  # e.g. swim_tls, swim_ca_cert, ... of a TLS fleet
             },
             "children": {FLEET_GROUP: fleet},
         }
     }
 
 
-def write_inventory(path: str | Path, devices: Iterable[dict], groups: list[str] | None = None) -> Path:
+def write_inventory(path: str | Path, devices: Iterable[dict], groups: list[str] | None = None,
+                    extra_vars: dict | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "# Written by swim-sim fleet; regenerated at every start.\n" + yaml.safe_dump(
-        inventory_document(devices, groups), sort_keys=False, default_flow_style=False)
+        inventory_document(devices, groups, extra_vars), sort_keys=False, default_flow_style=False)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)

@@ -71,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--install-time", type=_positive_float, default=DEFAULTS["install_time"])
     fleet.add_argument("--reboot-time", type=_positive_float, default=DEFAULTS["reboot_time"])
     fleet.add_argument("--sanity-time", type=_positive_float, default=DEFAULTS["sanity_time"])
+    tls = fleet.add_argument_group("TLS of the DMI gRPC servers (written to the inventory as swim_tls, swim_ca_cert, ...)")
+    tls.add_argument("--tls-cert", type=Path, help="server certificate (PEM); turns TLS on")
+    tls.add_argument("--tls-key", type=Path, help="server private key (PEM)")
+    tls.add_argument("--tls-client-ca", type=Path, help="CA of client certificates: requires one (mutual TLS)")
+    tls.add_argument("--tls-ca-cert", type=Path, help="CA clients trust (inventory swim_ca_cert)")
+    tls.add_argument("--tls-client-cert", type=Path, help="client certificate for the inventory (swim_client_cert)")
+    tls.add_argument("--tls-client-key", type=Path, help="client key for the inventory (swim_client_key)")
+    tls.add_argument("--tls-server-name", help="name to verify in the server certificate (swim_tls_server_name)")
+    tls.add_argument("--tls-generate", choices=["tls", "mtls"],
+                     help="generate a throw-away CA, server and client certificates in <state-dir>/tls (tests, demos)")
     _add_detach(fleet)
 
     stop = sub.add_parser("stop", help="stop a detached swim-sim process")
@@ -140,18 +150,46 @@ def cmd_fleet(args, argv: list[str]) -> int:
     from .spec import SpecError, Timings
 
     try:
+        tls = _tls_files(args, state_dir)
+    except ValueError as exc:
+        print(f"swim-sim fleet: {exc}", file=sys.stderr)
+        return 2
+    try:
         config = FleetConfig(
             count=args.count, inventory=args.inventory, state_dir=state_dir, faults=args.faults, kafka=args.kafka,
             kafka_topic=args.kafka_topic, per_manager=args.per_manager, base_port=args.base_port,
             name_prefix=args.name_prefix, groups=[g.strip() for g in args.groups.split(",") if g.strip()],
             timings=Timings(download_rate=args.download_rate, install_time=args.install_time,
                             reboot_time=args.reboot_time, sanity_time=args.sanity_time),
-            transport=args.transport)
+            transport=args.transport, tls=tls)
         config.validate()
     except SpecError as exc:
         print(f"swim-sim fleet: {exc}", file=sys.stderr)
         return 2
     return asyncio.run(_run_fleet(config, args.pidfile, args.ready_file))
+
+
+def _tls_files(args, state_dir: Path):
+    """The fleet's TlsFiles from the --tls-* options (None: plain TCP)."""
+    from .tls import TlsFiles, generated_files
+
+    if args.tls_generate:
+        if args.tls_cert or args.tls_key or args.tls_client_ca:
+            raise ValueError("--tls-generate makes its own certificates: drop --tls-cert/--tls-key/--tls-client-ca")
+        files = generated_files(state_dir / "tls", mutual=args.tls_generate == "mtls")
+        return TlsFiles(**{**files.__dict__, "server_name": args.tls_server_name})
+    explicit = (args.tls_client_ca, args.tls_ca_cert, args.tls_client_cert, args.tls_client_key, args.tls_server_name)
+    if not (args.tls_cert or args.tls_key):
+        if any(explicit):
+            raise ValueError("the --tls-* options need --tls-cert and --tls-key (or --tls-generate)")
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    files = TlsFiles(cert=args.tls_cert, key=args.tls_key, client_ca=args.tls_client_ca, ca_cert=args.tls_ca_cert,
+                     client_cert=args.tls_client_cert, client_key=args.tls_client_key,
+                     server_name=args.tls_server_name)
+    files.check()
+    return files
 
 
 async def _run_fleet(config, pidfile, ready_file) -> int:

@@ -373,9 +373,10 @@ _fill_unimplemented(MetricsService,
 class DmiServer:
     """A grpc.aio server on 127.0.0.1 for one device manager."""
 
-    def __init__(self, manager: DeviceManager, port: int = 0, host: str = "127.0.0.1"):
+    def __init__(self, manager: DeviceManager, port: int = 0, host: str = "127.0.0.1", tls=None):
         self.manager = manager
         self.host = host
+        self.tls = tls  # swim_sim.tls.TlsFiles: serve TLS (mutual TLS when it has a client CA)
         self.requested_port = port
         self.port: int | None = None
         self._server: grpc.aio.Server | None = None
@@ -387,7 +388,13 @@ class DmiServer:
         hw_events_mgmt_service_pb2_grpc.add_NativeEventsManagementServiceServicer_to_server(EventsService(), server)
         hw_metrics_mgmt_service_pb2_grpc.add_NativeMetricsManagementServiceServicer_to_server(MetricsService(), server)
         try:
-            port = server.add_insecure_port(f"{self.host}:{self.requested_port}")
+            address = f"{self.host}:{self.requested_port}"
+            if self.tls is not None:
+                from .tls import server_credentials
+
+                port = server.add_secure_port(address, server_credentials(self.tls))
+            else:
+                port = server.add_insecure_port(address)
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {self.host}:{self.requested_port}: {exc}") from None
         if not port:
@@ -402,16 +409,30 @@ class DmiServer:
             self._server = None
 
 
-async def wait_ready(targets: Iterable[tuple[int, str]], timeout: float = 30.0) -> None:
+async def wait_ready(targets: Iterable[tuple[int, str]], timeout: float = 30.0, tls=None) -> None:
     """Client-side check, over real sockets, that every device answers GetSoftwareVersion on its
     manager's port (any DMI answer counts: an ``unreachable`` device answers with an error).
-    ``targets`` are (port, device uuid) pairs. Used before a fleet declares itself ready."""
+    ``targets`` are (port, device uuid) pairs. Used before a fleet declares itself ready.
+    With ``tls`` (TlsFiles) the check speaks TLS; under mutual TLS without a client certificate
+    to use, it only checks that every port accepts connections."""
     by_port: dict[int, list[str]] = {}
     for port, uuid in targets:
         by_port.setdefault(port, []).append(uuid)
 
+    def channel_for(port: int):
+        if tls is None:
+            return grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        from .tls import channel_credentials
+
+        options = [("grpc.ssl_target_name_override", tls.server_name)] if tls.server_name else []
+        return grpc.aio.secure_channel(f"127.0.0.1:{port}", channel_credentials(tls), options=options)
+
     async def one(port: int, uuids: list[str]) -> None:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        if tls is not None and tls.mutual and tls.client_cert is None:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        async with channel_for(port) as channel:
             stub = swm_grpc.NativeSoftwareManagementServiceStub(channel)
             for uuid in uuids:
                 await stub.GetSoftwareVersion(hw_pb2.HardwareID(uuid=hw_pb2.Uuid(uuid=uuid)),

@@ -34,6 +34,7 @@ class FleetConfig:
     groups: list[str] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     transport: str = "dmi"
+    tls: object = None  # swim_sim.tls.TlsFiles: the device managers serve (mutual) TLS
 
     def validate(self) -> None:
         if self.count < 1:
@@ -88,7 +89,7 @@ class Fleet:
         previous = self._previous_ports(names)
         try:
             for index, manager in enumerate(self.managers):
-                server = DmiServer(manager)
+                server = DmiServer(manager, tls=cfg.tls)
                 if cfg.base_port is not None:
                     server.requested_port = cfg.base_port + index
                     await server.start()
@@ -103,7 +104,7 @@ class Fleet:
                         await server.start()
                 self.servers.append(server)
             await wait_ready([(s.port, d.uuid) for s, m in zip(self.servers, self.managers) for d in m.devices],
-                             timeout=60)
+                             timeout=60, tls=cfg.tls)
         except BaseException:
             await self.stop()
             raise
@@ -142,7 +143,8 @@ class Fleet:
     def write_files(self) -> None:
         cfg = self.config
         records = self.device_records()
-        write_inventory(cfg.inventory, records, cfg.groups or None)
+        write_inventory(cfg.inventory, records, cfg.groups or None,
+                        extra_vars=cfg.tls.inventory_vars() if cfg.tls is not None else None)
         write_json_atomic(self.fleet_json, {
             "schema": 1,
             "transport": cfg.transport,
@@ -150,6 +152,7 @@ class Fleet:
             "state_dir": str(Path(cfg.state_dir).resolve()),
             "kafka": cfg.kafka,
             "kafka_topic": cfg.kafka_topic,
+            "tls": cfg.tls.inventory_vars() if cfg.tls is not None else None,
             "per_manager": cfg.per_manager,
             "groups": cfg.groups,
             "managers": [{"index": i, "port": s.port, "devices": [d.name for d in m.devices]}
