@@ -5,19 +5,18 @@
 Also the base of the resolve_plan action: both read a plan (inline or from a controller file via
 Ansible's loader, so vault works) and, when an inventory is involved, collect from ``hostvars``
 only the variables the plan names. No device, no connection: it runs where Ansible runs.
+Argument validation is ControllerAction's; only the task itself differs.
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
 from ansible.parsing.vault import EncryptedString
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.tasks import (
     PLAN_RULES, VALIDATE_SPEC, plan_host_vars, validate_task,
 )
+from ansible_collections.escalator.swim.plugins.plugin_utils.controller_action import ControllerAction
 
 
 def _decrypted(value):
@@ -31,12 +30,26 @@ def _decrypted(value):
     return value
 
 
-class PlanAction(ActionBase):
-    """Subclasses set SPEC and implement ``task(params, document, source, task_vars)``."""
+class PlanAction(ControllerAction):
+    """Subclasses set SPEC and implement ``task(params, document, source, task_vars)``.
+
+    The result is not passed through the device modules' redaction: resolved images keep their real
+    ``url`` (the device needs it); ``msg`` and ``problems`` never hold credentials (module_utils/campaign).
+    """
 
     SPEC: dict = VALIDATE_SPEC
-    TRANSFERS_FILES = False
-    _requires_connection = False
+
+    def argument_spec(self) -> dict:
+        return dict(self.SPEC)
+
+    def task_vars_map(self) -> dict:
+        return {}
+
+    def validation_rules(self) -> dict:
+        return dict(PLAN_RULES)
+
+    def invalid(self, task_vars: dict, messages: str) -> str:
+        return f"invalid arguments: {messages}"
 
     def _read(self, path: str):
         """The plan in *path*, looked up like a files/ file (role, playbook directory), vault decrypted."""
@@ -63,27 +76,15 @@ class PlanAction(ActionBase):
             hostvars = self._host_vars(task_vars, params["inventory_groups"], document)
         return validate_task(document, params["inventory_groups"], hostvars, source=source)
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        validated = ArgumentSpecValidator(self.SPEC, **PLAN_RULES).validate(dict(self._task.args))
-        if validated.error_messages:      # (`errors` itself is always truthy)
-            messages = "; ".join(f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
-                                 for error in validated.errors)
-            result.update(failed=True, changed=False, msg=f"invalid arguments: {messages}")
-            return result
-        params = validated.validated_parameters
+    def perform(self, params: dict, task_vars: dict, no_log_values, result: dict) -> None:
         source = f"campaign plan {params['path']}" if params["path"] else "campaign plan"
         try:
             document = self._read(params["path"]) if params["path"] else _decrypted(params["plan"])
         except AnsibleError as exc:
             problem = f"path: cannot read the plan: {exc.message}"
             result.update(failed=True, changed=False, valid=False, problems=[problem], msg=f"{source}: {problem}")
-            return result
+            return
         result.update(self.task(params, document, source, task_vars))
-        return result
 
 
 class ActionModule(PlanAction):

@@ -57,22 +57,32 @@ class ControllerAction(ActionBase):
     def finish(self, context: OperationContext, result: dict, task_vars: dict) -> None:
         """Hook run after the operation, success or failure."""
 
+    def validation_rules(self) -> dict:
+        return dict(self.OPERATION.VALIDATION_RULES)
+
+    def invalid(self, task_vars: dict, messages: str) -> str:
+        """The failure message of a task whose arguments do not validate."""
+        return f"{task_vars.get('inventory_hostname', '?')}: invalid arguments: {messages}"
+
+    def perform(self, params: dict, task_vars: dict, no_log_values, result: dict) -> None:
+        """Run the task on validated *params*, updating *result* (default: the module's operation)."""
+        context = self.make_context(params, task_vars)
+        try:
+            result.update(execute(self.OPERATION, context, no_log_values))
+        finally:
+            self.finish(context, result, task_vars)
+
     def run(self, tmp=None, task_vars=None):
         self._supports_check_mode = True
         self._supports_async = False
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        validator = ArgumentSpecValidator(self.argument_spec(), **self.OPERATION.VALIDATION_RULES)
+        validator = ArgumentSpecValidator(self.argument_spec(), **self.validation_rules())
         validated = validator.validate(self.task_args(task_vars))
-        if validated.error_messages:
+        if validated.error_messages:      # (`errors` itself is always truthy)
             messages = "; ".join(f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
                                  for error in validated.errors)
-            device = task_vars.get("inventory_hostname", "?")
-            result.update(failed=True, changed=False, msg=f"{device}: invalid arguments: {messages}")
+            result.update(failed=True, changed=False, msg=self.invalid(task_vars, messages))
             return result
-        context = self.make_context(validated.validated_parameters, task_vars)
-        try:
-            result.update(execute(self.OPERATION, context, validated._no_log_values))
-        finally:
-            self.finish(context, result, task_vars)
+        self.perform(validated.validated_parameters, task_vars, validated._no_log_values, result)
         return result
