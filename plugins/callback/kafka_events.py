@@ -298,7 +298,7 @@ import uuid
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.escalator.swim.plugins.module_utils.events import (
-    CAMPAIGN_ENV, RUN_ID_ENV, EventStream)
+    CAMPAIGN_ENV, RUN_ID_ENV, SPOOL_ENV, EventStream)
 from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, preload, split_servers
 from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Spool
 from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import (
@@ -313,11 +313,16 @@ def guarded(method):
     def wrapper(self, *args, **kwargs):
         if self.disabled or self.sender is None:
             return None
+        started = time.perf_counter()
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
             self._note(f"internal error in {method.__name__}: {type(exc).__name__}: {exc}")
             return None
+        finally:
+            # What the playbook waits for: the main thread's time inside this callback.
+            self.busy += time.perf_counter() - started
+            self.calls += 1
     return wrapper
 
 
@@ -341,6 +346,8 @@ class CallbackModule(CallbackBase):
         self._started: dict[tuple[str, str], float] = {}
         self._internal_errors: list[str] = []
         self._warned = False
+        self.busy = 0.0
+        self.calls = 0
 
     # -- configuration ------------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -373,6 +380,8 @@ class CallbackModule(CallbackBase):
         for key in ("client_id", "acks", "security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile",
                     "sasl_mechanism", "sasl_plain_username", "sasl_plain_password"):
             settings[key] = self.get_option(key)
+        # The device modules' image-status events (forked workers) spool to the same place.
+        os.environ[SPOOL_ENV] = os.path.expanduser(self.get_option("spool_dir"))
         try:
             self.spool = Spool(self.get_option("spool_dir"), ",".join(servers),
                                max_bytes=int(self.get_option("spool_max_mb")) * 1024 * 1024)
@@ -397,6 +406,10 @@ class CallbackModule(CallbackBase):
         if self._warned:
             return
         problem = self.sender.take_warning() if self.sender is not None else None
+        if problem and self.spool is not None and not self.sender.counters["dropped"] \
+                and not self.spool.claim_notice(self.stream.run_id):
+            self._warned = True  # a device module of this run already said that the broker is away
+            return
         problem = problem or (self._internal_errors[0] if self._internal_errors else None)
         if not problem:
             return
@@ -481,8 +494,9 @@ class CallbackModule(CallbackBase):
             self._display.display(
                 f"{self.CALLBACK_NAME}: {counters['sent'] + counters['drained']} event(s) delivered, "
                 f"events waiting in {self.spool.path} for the broker (sent by the next run)", stderr=True)
-        self._display.vvv(f"{self.CALLBACK_NAME}: delivery {counters} (drained counts earlier runs' events too), "
-                          f"closed in {time.monotonic() - started:.3f}s")
+        self._display.v(f"{self.CALLBACK_NAME}: {self.stream.seq} event(s), {self.busy:.3f}s in {self.calls} "
+                        f"callback call(s), closed in {time.monotonic() - started:.3f}s; delivery {counters} "
+                        "(drained counts other tasks' and earlier runs' events too)")
 
     # -- per host (keyed by host) ---------------------------------------------------------------
     @guarded

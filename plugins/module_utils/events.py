@@ -33,6 +33,9 @@ DEFAULT_EVENTS_TOPIC = "swim.events"
 RUN_ID_ENV = "SWIM_KAFKA_RUN_ID"
 CAMPAIGN_ENV = "SWIM_KAFKA_CAMPAIGN_ID"
 PASSWORD_ENV = "SWIM_KAFKA_SASL_PLAIN_PASSWORD"
+# The callback's spool directory, exported for the workers: both spool to the same file.
+SPOOL_ENV = "SWIM_KAFKA_SPOOL_DIR"
+DEFAULT_SPOOL_DIR = "~/.ansible/swim-kafka-spool"
 
 _PROGRESS = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
 
@@ -106,8 +109,10 @@ class StatusPublisher:
     """The ``on_status`` callback of one device operation: each report becomes one event.
 
     Never raises and never blocks: events go to a :class:`~.kafka_sender.KafkaSender` queue.
-    Without a spool, reports the broker does not take are dropped (they are progress, and the
-    task's own result keeps the full status history); :meth:`close` says so in one warning.
+    Reports the broker does not take go to the spool shared with the callback and are delivered,
+    in order, when it is back (by a later task, the callback, or the next run). :meth:`close`
+    returns at most one warning, and only the first task of a run that spooled warns about it
+    (see :meth:`~.kafka_spool.Spool.claim_notice`); lost events (queue or spool full) always warn.
     """
 
     def __init__(self, sender_factory: t.Callable[[], t.Any], topic: str, stream: EventStream, *, host: str,
@@ -150,11 +155,18 @@ class StatusPublisher:
         except Exception as exc:
             return [f"{self.host}: image-status events not published to Kafka: {type(exc).__name__}: {exc}"]
         problems = self.sender.problems + self._errors
-        lost = counters.get("dropped", 0)
-        if lost or (problems and not counters.get("sent")):
-            why = problems[0] if problems else "unknown error"
+        why = problems[0] if problems else "unknown error"
+        lost = counters.get("dropped", 0) + len(self._errors)
+        if lost:
             return [f"{self.host}: {lost} of {self.published + len(self._errors)} image-status event(s) "
                     f"not published to Kafka topic {self.topic}: {why}"]
+        spool = getattr(self.sender, "spool", None)
+        if counters.get("spooled") and getattr(self.sender, "backlog", False) and spool is not None:
+            if not spool.claim_notice(run_key()):
+                return []  # this run already warned once (the callback or an earlier task)
+            return [f"{self.host}: {why}: image-status events wait in {spool.path} and are sent, in order, "
+                    "when the broker is back (by a later task, the kafka_events callback or the next run). "
+                    "Shown once per run; the task is not affected."]
         return []
 
 
@@ -174,7 +186,28 @@ def bus_settings(get: t.Callable[[str], t.Any]) -> dict | None:
     settings["request_timeout"] = float(get("swim_kafka_timeout") or 5.0)
     settings["connect_timeout"] = min(1.0, settings["request_timeout"])
     settings.setdefault("client_id", "escalator.swim-status")
+    settings["spool_dir"] = get("swim_kafka_spool_dir") or os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL_DIR
+    settings["spool_max_mb"] = int(get("swim_kafka_spool_max_mb") or 64)
     return settings
+
+
+def run_key() -> str:
+    """The playbook run this process belongs to: the callback's run id, else the controller's pid.
+
+    Ansible forks one worker per task from the controller's main process, so without the callback
+    the parent pid tells the tasks of one ``ansible-playbook`` run apart from the next.
+    """
+    return os.environ.get(RUN_ID_ENV) or f"pid-{os.getppid()}"
+
+
+def spooling_sender(settings: dict):
+    """The sender of a task's image-status events: same spool file as the callback for these servers."""
+    from .kafka_sender import KafkaSender, split_servers
+    from .kafka_spool import Spool
+
+    spool = Spool(settings["spool_dir"], ",".join(split_servers(settings["bootstrap_servers"])),
+                  max_bytes=int(settings.get("spool_max_mb") or 64) * 1024 * 1024)
+    return KafkaSender(settings, spool=spool, queue_size=5000, retry_at_close=False)
 
 
 def status_publisher(get: t.Callable[[str], t.Any], *, host: str, task: str, module: str, device: str,
@@ -183,9 +216,8 @@ def status_publisher(get: t.Callable[[str], t.Any], *, host: str, task: str, mod
     settings = bus_settings(get)
     if settings is None:
         return None
-    from .kafka_sender import KafkaSender  # no kafka import yet: that happens in the sender thread
-
-    factory = sender_factory or (lambda s: KafkaSender(s, spool=None, queue_size=5000))
+    # kafka itself is imported in the sender thread, with the first report.
+    factory = sender_factory or spooling_sender
     stream = EventStream("action", run_id=os.environ.get(RUN_ID_ENV) or None,
                          campaign_id=get("swim_campaign_id") or os.environ.get(CAMPAIGN_ENV) or None)
     return StatusPublisher(lambda: factory(settings), get("swim_kafka_topic") or DEFAULT_STATUS_TOPIC, stream,

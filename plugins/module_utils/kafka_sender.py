@@ -4,8 +4,9 @@
 
 PRIVATE to the collection: the names here may change without a semver bump.
 
-Used by the ``kafka_events`` callback (controller main process, with a spool) and by the
-image-status publisher of the device action plugin (a forked worker, without a spool).
+Used by the ``kafka_events`` callback (controller main process) and by the image-status
+publisher of the device action plugin (a forked worker per task). Both use the same spool file
+for the same bootstrap servers.
 
 Why it is shaped like this:
 
@@ -19,7 +20,10 @@ Why it is shaped like this:
 * Nothing is lost while the broker is away: with a :class:`~.kafka_spool.Spool`, records the
   broker did not confirm, and every record after them, go to the spool file; later records are
   appended behind them until the spool has been drained, so each key (host) keeps its order.
-  The next run drains an old spool before sending anything of its own.
+  A sender started while the spool holds records (an earlier task or run) queues behind them
+  and drains the spool first. A sender that finds records spooled by someone else while it runs
+  (a worker's image-status events) adopts them: its own later records queue behind them too,
+  and it drains them when the broker is back.
 * Delivery is at-least-once: a request that timed out may still have been written, and is then
   delivered again from the spool. Consumers deduplicate on the event's ``event_id``.
 * Problems are collected, not raised: the owner shows :meth:`take_warning` once.
@@ -66,7 +70,7 @@ class KafkaSender:
 
     def __init__(self, settings: dict, *, spool: Spool | None = None, queue_size: int = 10000,
                  retry_interval: float = 3.0, producer_factory: t.Callable[[dict], t.Any] | None = None,
-                 probe: t.Callable[[list[str], float], bool] | None = None):
+                 probe: t.Callable[[list[str], float], bool] | None = None, retry_at_close: bool = True):
         self.servers = split_servers(settings.get("bootstrap_servers"))
         if not self.servers:
             raise ValueError("no Kafka bootstrap servers configured")
@@ -88,6 +92,10 @@ class KafkaSender:
         self._producer = None
         self._down_until = 0.0
         self._next_drain = 0.0
+        self._next_check = time.monotonic() + retry_interval
+        # The callback tries the broker once more at the end of the run, whatever the retry interval
+        # says; a task's publisher does not (a later task, the callback or the next run drains).
+        self.retry_at_close = retry_at_close
         self._backlog = bool(spool and spool.pending())
         self._problems: list[str] = []
         self._warned = False
@@ -179,8 +187,11 @@ class KafkaSender:
                     self._deliver(batch)
                 elif self._backlog:
                     self._maybe_drain()
+                else:
+                    self._adopt_foreign_backlog()
             if self._backlog and not self._abandoned:
-                self._down_until = 0.0  # one last try, whatever the retry interval says
+                if self.retry_at_close:
+                    self._down_until = 0.0  # one last try, whatever the retry interval says
                 self._drain()
         except Exception as exc:  # the thread must never die silently: say why, once
             self._problem(f"Kafka sender stopped: {type(exc).__name__}: {exc}")
@@ -226,6 +237,15 @@ class KafkaSender:
             self.counters["dropped"] += len(records)
             self._problem(f"{len(records)} event(s) dropped: cannot write the spool {self.spool.path}: {exc}")
 
+    def _adopt_foreign_backlog(self) -> None:
+        """Records spooled by another sender (a worker's task) wait in our spool: deliver them too."""
+        now = time.monotonic()
+        if self.spool is not None and now >= self._next_check:
+            self._next_check = now + self.retry_interval
+            if self.spool.pending():
+                self._backlog = True
+                self._maybe_drain()
+
     def _maybe_drain(self) -> None:
         now = time.monotonic()
         if now >= self._next_drain:
@@ -234,6 +254,8 @@ class KafkaSender:
 
     def _drain(self) -> None:
         """Send the spool, oldest first; keep what the broker did not confirm (and all after it)."""
+        if self._connect() is None:
+            return  # broker still away: do not even read the spool
         try:
             with self.spool.locked():
                 records = self.spool.read()

@@ -78,6 +78,29 @@ class Spool:
         self.max_bytes = max_bytes
         self.skipped_lines = 0
 
+    def claim_notice(self, run_key: str, max_age: float = 86400.0) -> bool:
+        """True for the first caller per *run_key* (a playbook run) and destination, False afterwards.
+
+        The callback (controller process) and the device modules (one forked worker per task) share
+        the spool; this marker lets exactly one of them warn that the broker is away, once per run.
+        Markers older than *max_age* seconds are removed on the way. Never raises: on any file
+        error the caller warns (better twice than never).
+        """
+        name = "notice-" + hashlib.sha256(f"{self.destination}|{run_key}".encode()).hexdigest()[:16]
+        try:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            now = time.time()
+            for entry in os.scandir(self.directory):
+                if entry.name.startswith("notice-") and now - entry.stat().st_mtime > max_age:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+            os.close(os.open(os.path.join(self.directory, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            return True
+
     def pending(self) -> bool:
         """True when undelivered records wait in the file (cheap: no lock, no read)."""
         try:

@@ -173,3 +173,38 @@ def test_bus_settings_from_vars_and_env_password(monkeypatch):
     settings = bus_settings(values.get)
     assert settings["sasl_plain_password"] == "from-env" and settings["request_timeout"] == 2.0
     assert settings["security_protocol"] == "SASL_PLAINTEXT" and settings["connect_timeout"] == 1.0
+
+
+def test_undelivered_status_events_spool_and_warn_once_per_run(tmp_path, monkeypatch):
+    """Broker away: each task's reports go to the shared spool, in order; only the first task of the run warns."""
+    from ansible_collections.escalator.swim.plugins.module_utils.events import spooling_sender
+    from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Spool
+
+    monkeypatch.setenv("SWIM_KAFKA_RUN_ID", "run-1")
+    settings = bus_settings({"swim_kafka_bootstrap_servers": "127.0.0.1:9", "swim_kafka_spool_dir": str(tmp_path),
+                             "swim_kafka_timeout": "1"}.get)
+
+    def down_sender(s):
+        sender = spooling_sender(s)
+        sender._probe = lambda servers, timeout: False
+        return sender
+
+    warnings = []
+    for task in ("Download", "Activate"):
+        pub = StatusPublisher(lambda: down_sender(settings), "swim.image-status", EventStream("action", run_id="run-1"),
+                              host="olt-1", task=task, module="m", device="olt-1", transport="dmi",
+                              operation=task.lower())
+        for n in range(3):
+            pub(StatusEvent(state="COPYING_IMAGE", description=f"downloaded {n * 10}% via http://u:pw@h/x"))
+        warnings.append(pub.close(2.0))
+    assert len(warnings[0]) == 1 and warnings[1] == []
+    assert "not reachable" in warnings[0][0] and str(tmp_path) in warnings[0][0] and "olt-1" in warnings[0][0]
+    records = Spool(str(tmp_path), "127.0.0.1:9").read()
+    assert [(r.topic, r.key, r.value["task"], r.value["seq"]) for r in records] == \
+        [("swim.image-status", "olt-1", task, n) for task in ("Download", "Activate") for n in (1, 2, 3)]
+    assert all("pw" not in r.value["image_status"]["description"] for r in records)
+    monkeypatch.setenv("SWIM_KAFKA_RUN_ID", "run-2")  # the next run warns again
+    pub = StatusPublisher(lambda: down_sender(settings), "t", EventStream("action"), host="olt-1", task="t",
+                          module="m", device="olt-1", transport="dmi", operation="download_image")
+    pub(StatusEvent(state="COPYING_IMAGE"))
+    assert len(pub.close(2.0)) == 1

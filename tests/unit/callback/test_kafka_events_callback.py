@@ -28,12 +28,16 @@ class Display:
     def vvv(self, msg, *args, **kwargs):
         self.lines.append(msg)
 
+    def v(self, msg, *args, **kwargs):
+        self.lines.append(msg)
+
 
 class Sender:
     instances: list = []
 
     def __init__(self, settings, spool=None, **kwargs):
         self.settings, self.spool, self.records, self.problem, self.closed = settings, spool, [], None, False
+        self.counters = {"sent": 0, "spooled": 0, "drained": 0, "dropped": 0}
         Sender.instances.append(self)
 
     def submit(self, topic, key, value):

@@ -217,3 +217,65 @@ def test_spool_lock_times_out(tmp_path):
         thread.start()
         thread.join(5)
     assert result == {"acquired": False}
+
+
+class CountingBroker(FakeBroker):
+    def __init__(self):
+        super().__init__()
+        self.probes = 0
+
+    def probe(self, servers, timeout):
+        self.probes += 1
+        return self.up
+
+
+def test_records_spooled_by_another_sender_are_adopted_and_delivered_first(tmp_path):
+    """A worker's image-status events spooled while the broker was away: the callback's sender,
+    running all along, delivers them when the broker is back, and its own later events after them."""
+    broker = FakeBroker()
+    running = sender(broker, Spool(str(tmp_path), "x"))
+    running.submit("events", "h", {"n": 0})
+    assert wait_until(lambda: numbers(broker) == [0])
+    broker.up = False
+    worker_spool = Spool(str(tmp_path), "x")
+    worker = sender(broker, worker_spool, retry_at_close=False)
+    for n in range(1, 4):
+        worker.submit("status", "h", {"n": n})
+    worker.close(2)
+    assert [r.value["n"] for r in worker_spool.read()] == [1, 2, 3] and worker.backlog
+    assert wait_until(lambda: running.backlog)  # adopted without any event of its own
+    running.submit("events", "h", {"n": 4})  # queues behind the adopted records
+    broker.up = True
+    assert wait_until(lambda: numbers(broker) == [0, 1, 2, 3, 4])
+    running.close(2)
+    assert worker_spool.read() == [] and not worker_spool.pending()
+
+
+def test_no_retry_at_close_means_no_probe_and_no_spool_read_while_down(tmp_path, monkeypatch):
+    broker = CountingBroker()
+    broker.up = False
+    spool = Spool(str(tmp_path), "x")
+    s = KafkaSender({"bootstrap_servers": "127.0.0.1:9"}, spool=spool, retry_interval=60,
+                    producer_factory=broker.factory, probe=broker.probe, retry_at_close=False)
+    s.submit("t", "h", {"n": 1})
+    assert wait_until(lambda: spool.pending())
+    reads = []
+    monkeypatch.setattr(spool, "read", lambda: reads.append(1) or [])
+    started = time.monotonic()
+    counters = s.close(5)
+    assert time.monotonic() - started < 1.0
+    assert broker.probes == 1 and reads == [] and counters["spooled"] == 1
+
+
+def test_one_notice_per_run_and_destination(tmp_path):
+    first, second = Spool(str(tmp_path), "a:1"), Spool(str(tmp_path), "a:1")
+    assert first.claim_notice("run-1") is True
+    assert second.claim_notice("run-1") is False and first.claim_notice("run-1") is False
+    assert second.claim_notice("run-2") is True
+    assert Spool(str(tmp_path), "b:1").claim_notice("run-1") is True  # another destination
+    old = [p for p in os.listdir(tmp_path) if p.startswith("notice-")]
+    for name in old:
+        os.utime(os.path.join(tmp_path, name), (0, 0))
+    assert first.claim_notice("run-3") is True
+    assert [p for p in os.listdir(tmp_path) if p.startswith("notice-")] != old and \
+        len([p for p in os.listdir(tmp_path) if p.startswith("notice-")]) == 1  # stale markers removed
