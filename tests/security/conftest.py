@@ -1,0 +1,10 @@
+"""Make the shared helpers importable: tests/integration (ansible_runner) and tests/faults (swim_matrix)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+for helper_dir in (TESTS / "integration", TESTS / "faults", TESTS / "kafka"):
+    if str(helper_dir) not in sys.path:
+        sys.path.insert(0, str(helper_dir))
