@@ -73,7 +73,32 @@ def result_summary(status: str, result: t.Mapping, *, no_log: bool, ignored: boo
     for key in EXTRA_KEYS:
         if result.get(key) not in (None, ""):
             summary[key] = clip(result[key], 500)
+    rows = campaign_rows(result)
+    if rows:
+        summary["campaign"] = rows
     return summary
+
+
+def campaign_rows(result: t.Mapping, limit: int = 1000) -> list[dict]:
+    """Status-table rows written by ``campaign_status`` (``row``; in a loop, each item's ``row``),
+    reduced to ``{device, batch, stage, state, error_code, outcome}``: the monitor shows the
+    campaign's own outcome of every device. No error text, no details."""
+    items = [result] + [item for item in (result.get("results") or [])[:limit] if isinstance(item, t.Mapping)]
+    rows = []
+    for item in items:
+        row = item.get("row")
+        if not (isinstance(row, t.Mapping) and row.get("device") and row.get("outcome")
+                and isinstance(row.get("stages"), t.Mapping)):
+            continue
+        stages = {name: entry for name, entry in row["stages"].items() if isinstance(entry, t.Mapping)}
+        # The stage this write recorded: the most recently started or ended one.
+        stage = max(stages, key=lambda name: max(str(stages[name].get("end") or ""),
+                                                 str(stages[name].get("start") or "")), default=None)
+        entry = stages.get(stage, {})
+        rows.append({"device": clip(row["device"], 200), "batch": row.get("batch"), "stage": stage,
+                     "state": entry.get("state"), "error_code": clip(entry.get("error_code") or None, 200),
+                     "outcome": clip(row["outcome"], 50)})
+    return rows
 
 
 def ok_status(result: t.Mapping) -> str:

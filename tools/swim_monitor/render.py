@@ -30,12 +30,17 @@ def table(state: FleetState, width: int | None = None) -> str:
     stage_w = min(32, max([5] + [len(r.stage or "") for r in rows]))
     state_w = min(22, max([5] + [len(r.state or "") for r in rows]))
     bar_w = BAR + 9
-    error_w = max(10, width - device_w - stage_w - state_w - bar_w - 8)
+    # OUTCOME: the campaign's own verdict (status table), shown once a campaign recorded one.
+    outcome_w = max([7] + [len(r.outcome or "") for r in rows]) if any(r.outcome for r in rows) else 0
+    error_w = max(10, width - device_w - stage_w - state_w - bar_w - 8 - (outcome_w + 2 if outcome_w else 0))
+    outcome_head = f"{'OUTCOME':<{outcome_w}}  " if outcome_w else ""
     lines = [header(state),
-             f"{'DEVICE':<{device_w}}  {'STAGE':<{stage_w}}  {'STATE':<{state_w}}  {'PROGRESS':<{bar_w}}  LAST ERROR"]
+             f"{'DEVICE':<{device_w}}  {'STAGE':<{stage_w}}  {'STATE':<{state_w}}  {outcome_head}"
+             f"{'PROGRESS':<{bar_w}}  LAST ERROR"]
     for row in rows:
+        outcome = f"{cut(row.outcome or '-', outcome_w):<{outcome_w}}  " if outcome_w else ""
         lines.append(f"{cut(row.device, device_w):<{device_w}}  {cut(row.stage, stage_w):<{stage_w}}  "
-                     f"{cut(row.state, state_w):<{state_w}}  {bar(row.progress):<{bar_w}}  "
+                     f"{cut(row.state, state_w):<{state_w}}  {outcome}{bar(row.progress):<{bar_w}}  "
                      f"{cut(row.last_error, error_w)}".rstrip())
     if not rows:
         lines.append("(no device events yet)")

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 # Image states after which a device's progress is complete.
 COMPLETE = {"UPGRADE_COMPLETE", "ACTIVATION_COMPLETE"}
 FAILED_STATUSES = {"failed", "unreachable"}
+# Ansible's implicit controller host runs the campaign's bookkeeping; it is not a device.
+CONTROLLER_HOSTS = {"localhost"}
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
 
 
@@ -33,8 +35,11 @@ class DeviceRow:
     updated: str | None = None
     run_id: str | None = None
     campaign_id: str | None = None
+    outcome: str | None = None
+    batch: int | None = None
     _progress_time: str = field(default="", repr=False)
     _error_time: str = field(default="", repr=False)
+    _outcome_time: str = field(default="", repr=False)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
@@ -122,8 +127,11 @@ class FleetState:
             row.last_error, row._error_time = text, when
 
     def _on_host_result(self, event: dict) -> None:
-        row, newest = self._row(event, event["host"])
         result = event.get("result") or {}
+        self._campaign_rows(event, result.get("campaign") or [])
+        if event["host"] in CONTROLLER_HOSTS:
+            return
+        row, newest = self._row(event, event["host"])
         stage = event.get("task") or event.get("module")
         status = result.get("status")
         if newest:
@@ -133,6 +141,22 @@ class FleetState:
             if result.get("reason") and result["reason"] not in str(text):
                 text = f"{result['reason']}: {text}"
             self._error(row, event.get("time") or "", f"{stage}: {text}" + (" (ignored)" if result.get("ignored") else ""))
+
+    def _campaign_rows(self, event: dict, rows: list) -> None:
+        """The campaign's own view (status-table rows written by campaign_status): outcome and batch."""
+        when = event.get("time") or ""
+        for data in rows:
+            if not isinstance(data, dict) or not data.get("device"):
+                continue
+            row = self.devices.get(data["device"])
+            if row is None:
+                row = self.devices[data["device"]] = DeviceRow(data["device"], updated=when or None,
+                                                               run_id=event.get("run_id"),
+                                                               campaign_id=event.get("campaign_id"))
+            if when >= row._outcome_time:
+                row.outcome, row._outcome_time = data.get("outcome"), when
+                if data.get("batch") is not None:
+                    row.batch = data["batch"]
 
     def _on_image_status(self, event: dict) -> None:
         status = event.get("image_status") or {}

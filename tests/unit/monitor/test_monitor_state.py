@@ -103,3 +103,38 @@ def test_table_renders_bar_and_fits_width():
     assert "DEVICE" in text and "olt-1" in text and bar(60.0) in text
     assert bar(None) == "" and bar(50).startswith("[########........]")
     assert all(len(line) <= 100 for line in text.splitlines()[1:])
+
+
+def test_campaign_rows_give_outcome_and_batch_and_localhost_is_no_device():
+    from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import result_summary
+
+    def row(device, outcome, stages, batch=0):
+        return {"device": device, "campaign": "c", "batch": batch, "outcome": outcome, "stages": stages,
+                "details": {"url": "http://u:pw@h/x"}}
+
+    recorded = {"changed": False, "row": row("olt-1", "in_progress", {
+        "precheck": {"state": "ok", "start": "2025-01-01T00:00:01Z", "end": "2025-01-01T00:00:02Z"},
+        "download": {"state": "running", "start": "2025-01-01T00:00:03Z"}})}
+    summary = result_summary("ok", recorded, no_log=False)
+    assert summary["campaign"] == [{"device": "olt-1", "batch": 0, "stage": "download", "state": "running",
+                                    "error_code": None, "outcome": "in_progress"}]
+    looped = {"changed": False, "results": [
+        {"row": row("olt-2", "skipped", {"verify": {"state": "skipped", "start": "x", "end": "x"}}, batch=None)},
+        {"skipped": True}]}
+    assert [r["device"] for r in result_summary("ok", looped, no_log=False)["campaign"]] == ["olt-2"]
+    failed = {"row": row("olt-1", "failed", {"activate": {"state": "failed", "error_code": "INVALID_IMAGE",
+                                                           "start": "2025-01-01T00:00:05Z", "end": "2025-01-01T00:00:06Z"}})}
+    state = FleetState()
+    state.apply(result(1, "ok", campaign=summary["campaign"]))
+    state.apply(event("host_result", 2, host="localhost", task="Record devices already on the target",
+                      result={"status": "ok", "changed": False, "failed": False,
+                              **result_summary("ok", looped, no_log=False)}))
+    state.apply(result(3, "ok", task="rollback: record the failed stage",
+                       campaign=result_summary("ok", failed, no_log=False)["campaign"]))
+    rows = {r["device"]: r for r in state.snapshot()["devices"]}
+    assert sorted(rows) == ["olt-1", "olt-2"]  # localhost ran bookkeeping only
+    assert (rows["olt-1"]["outcome"], rows["olt-1"]["batch"]) == ("failed", 0)
+    assert (rows["olt-2"]["outcome"], rows["olt-2"]["batch"]) == ("skipped", None)
+    text = table(state, width=200)
+    assert "OUTCOME" in text.splitlines()[1] and "pw" not in str(summary)
+    assert any(line.startswith("olt-2") and "skipped" in line for line in text.splitlines())
