@@ -218,8 +218,10 @@ def status_publisher(get: t.Callable[[str], t.Any], *, host: str, task: str, mod
         return None
     # kafka itself is imported in the sender thread, with the first report.
     factory = sender_factory or spooling_sender
+    # producer_id: this one operation on this one device (its seq counts from 1), never the run id.
     stream = EventStream("action", run_id=os.environ.get(RUN_ID_ENV) or None,
-                         campaign_id=get("swim_campaign_id") or os.environ.get(CAMPAIGN_ENV) or None)
+                         campaign_id=get("swim_campaign_id") or os.environ.get(CAMPAIGN_ENV) or None,
+                         producer_id=uuid.uuid4().hex)
     return StatusPublisher(lambda: factory(settings), get("swim_kafka_topic") or DEFAULT_STATUS_TOPIC, stream,
                            host=host, task=task, module=module, device=device, transport=transport,
                            operation=operation)

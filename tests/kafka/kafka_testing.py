@@ -147,3 +147,50 @@ def validator():
 
 def warnings_of(output: str, needle: str = "escalator.swim.kafka_events") -> list[str]:
     return [line for line in output.splitlines() if "[WARNING]" in line and needle in line]
+
+
+# --------------------------------------------------------------------------- campaign scale
+# A rolling_upgrade campaign over a simulated fleet, as `make demo` runs it, reduced in size and time.
+CAMPAIGN_GROUPS = ["lab", "north", "south"]
+CAMPAIGN_TIMINGS = {"download_rate": 1024 * 1024, "install_time": 0.3, "reboot_time": 0.5, "sanity_time": 0.2}
+
+
+def campaign_plan(path: Path, image, campaign_id: str) -> Path:
+    import yaml
+
+    plan = {"campaign": {
+        "id": campaign_id,
+        "images": {"default": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256}},
+        "groups": [
+            {"name": "lab", "group": "lab", "batch": {"size": 2}},
+            {"name": "north", "group": "north", "depends_on": ["lab"], "batch": {"size": "50%"}},
+            {"name": "south", "group": "south", "depends_on": ["north"], "batch": {"size": "50%"}},
+        ],
+        "timeouts": {"precheck": 30, "backup": 30, "download": 60, "activate": 60, "revert": 60, "postcheck": 30},
+        "verification": {"sensor_tolerance": {"temperature*": 10}},
+        "recovery": {"policy": "revert_device", "failure_threshold": "100%"},
+    }}
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    return path
+
+
+def campaign_fleet(sim_fleet, count: int, failing: str | None = None):
+    faults = {"devices": {failing: {"faults": ["activation_sanity_failure"]}}} if failing else None
+    return sim_fleet(count, groups=CAMPAIGN_GROUPS, faults=faults, timings=CAMPAIGN_TIMINGS)
+
+
+def run_campaign(inventory: Path, plan: Path, state_dir: Path, *, env: dict | None = None,
+                 extra_vars: dict | None = None, args: list[str] | None = None, timeout: float = 600) -> Run:
+    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), "escalator.swim.rolling_upgrade",
+               "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True, **(extra_vars or {})}),
+               *(args or [])]
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=ROOT, env=ansible_env({"SWIM_STATE_DIR": str(state_dir), **(env or {})}),
+                          capture_output=True, text=True, timeout=timeout)
+    return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
+def status_table(state_dir: Path, campaign_id: str) -> dict[str, dict]:
+    """The campaign's status table (one JSON row per device), by device."""
+    directory = state_dir / "campaigns" / campaign_id / "status"
+    return {p.stem: json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))}

@@ -208,3 +208,18 @@ def test_undelivered_status_events_spool_and_warn_once_per_run(tmp_path, monkeyp
                           module="m", device="olt-1", transport="dmi", operation="download_image")
     pub(StatusEvent(state="COPYING_IMAGE"))
     assert len(pub.close(2.0)) == 1
+
+
+def test_each_operation_is_its_own_producer_even_inside_a_callback_run(monkeypatch):
+    """seq counts per operation: two tasks of one run must not share producer_id (nor use the run id)."""
+    monkeypatch.setenv("SWIM_KAFKA_RUN_ID", "run-1")
+    sender = FakeSender()
+    get = {"swim_kafka_bootstrap_servers": "127.0.0.1:9"}.get
+    pubs = [status_publisher(get, host="olt-1", task=task, module="m", device="olt-1", transport="dmi",
+                             operation="download_image", sender_factory=lambda s: sender)
+            for task in ("Download", "Activate")]
+    for pub in pubs:
+        pub(StatusEvent(state="COPYING_IMAGE"))
+    first, second = (value for _topic, _key, value in sender.records)
+    assert first["run_id"] == second["run_id"] == "run-1"
+    assert len({first["producer_id"], second["producer_id"], "run-1"}) == 3 and first["seq"] == second["seq"] == 1

@@ -1,0 +1,100 @@
+"""A whole rolling_upgrade campaign with the callback and the modules' image-status events on a real
+Tansu broker: the documented events, in order per host, and `swim monitor`'s final table equal to
+the campaign's own status table."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from kafka_testing import (BIN, by_partition, callback_env, campaign_fleet, campaign_plan, read_messages,
+                           run_campaign, status_table, unique, validator, warnings_of)
+
+DEVICES = 12
+FAILING = "olt-010"  # its activation sanity checks fail: the device falls back, the campaign records the failure
+DOWNLOAD, ACTIVATE = "download: image into standby", "activate: reboot into the new image"
+
+
+def monitor_json(bootstrap: str, topics: list[str], campaign: str) -> dict:
+    args = [str(BIN / "swim"), "monitor", "-b", bootstrap, "--campaign", campaign, "--once", "--json",
+            "--timeout", "40", "--idle", "2"]
+    for topic in topics:
+        args += ["-t", topic]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_campaign_events_in_order_and_monitor_matches_status_table(sim_fleet, image_server, tansu_broker, tmp_path):
+    fleet = campaign_fleet(sim_fleet, DEVICES, failing=FAILING)
+    image = image_server.make_image("swim-olt", "2.0.0", size=512 * 1024)
+    campaign = unique("campaign")
+    events_topic, status_topic = unique("swim.events.campaign"), unique("swim.image-status.campaign")
+    plan = campaign_plan(tmp_path / "plan.yml", image, campaign)
+    state = tmp_path / "state"
+    run = run_campaign(fleet.inventory, plan, state, env=callback_env(tansu_broker, events_topic, tmp_path / "spool"),
+                       extra_vars={"swim_campaign_id": campaign, "swim_kafka_bootstrap_servers": tansu_broker,
+                                   "swim_kafka_topic": status_topic})
+    assert run.returncode == 2, run.stdout[-4000:] + run.stderr[-2000:]  # partially failed, by design
+    output = run.stdout + run.stderr
+    assert not warnings_of(output) and "image-status event" not in output, output[-3000:]
+    table = status_table(state, campaign)
+    assert len(table) == DEVICES and table[FAILING]["outcome"] == "failed"
+    assert all(row["outcome"] == "upgraded" for name, row in table.items() if name != FAILING)
+
+    # Every callback event of the run, gap-free, each schema-valid.
+    callback = read_messages(tansu_broker, [events_topic], timeout=60, until=lambda ms: any(
+        m.value["event"] == "playbook_end" for m in ms) and len(ms) >= next(
+        m.value["seq"] for m in ms if m.value["event"] == "playbook_end"))
+    events = [m.value for m in callback]
+    assert sorted(e["seq"] for e in events) == list(range(1, len(events) + 1))
+    assert {e["campaign_id"] for e in events} == {campaign}
+    check = validator()
+    assert not [(e, list(check.iter_errors(e))) for e in events if list(check.iter_errors(e))][:3]
+    statuses = read_messages(tansu_broker, [status_topic], timeout=60, idle=2.0)
+    assert not [m.value for m in statuses if list(check.iter_errors(m.value))][:3]
+    run_id = events[0]["run_id"]
+
+    for device in table:
+        # Callback events of the device: one partition, in the order the play ran them.
+        mine = [m for m in callback if m.key == device]
+        assert len({m.partition for m in mine}) == 1
+        ordered = [m.value for m in sorted(mine, key=lambda m: m.offset)]
+        assert [e["seq"] for e in ordered] == sorted(e["seq"] for e in ordered)
+        tasks = [e["task"] for e in ordered]
+        assert tasks.index(DOWNLOAD) < tasks.index(ACTIVATE)
+        results = {e["task"]: e["result"] for e in ordered}
+        assert results[DOWNLOAD]["status"] == "changed"
+        assert results[ACTIVATE]["status"] == ("failed" if device == FAILING else "changed")
+        # Image-status events of the device: one partition, each operation gap-free, download before activation.
+        reports = [m for m in statuses if m.key == device]
+        assert len({m.partition for m in reports}) == 1
+        reports = [m.value for m in sorted(reports, key=lambda m: m.offset)]
+        assert {(r["run_id"], r["campaign_id"], r["host"]) for r in reports} == {(run_id, campaign, device)}
+        operations = list(dict.fromkeys(r["image_status"]["operation"] for r in reports))
+        assert operations[:2] == ["download_image", "activate_image"], operations
+        for producer in dict.fromkeys(r["producer_id"] for r in reports):
+            seqs = [r["seq"] for r in reports if r["producer_id"] == producer]
+            assert seqs == list(range(1, len(seqs) + 1))
+        download = [r["image_status"] for r in reports if r["image_status"]["operation"] == "download_image"]
+        progress = [s["progress"] for s in download if s["progress"] is not None]
+        assert progress == sorted(progress) and progress[-1] == 100.0 and download[-1]["state"] == "UPGRADE_COMPLETE"
+        activation = [r["image_status"] for r in reports if r["image_status"]["operation"] == "activate_image"]
+        if device == FAILING:
+            assert any(s["ok"] is False and s["reason"] for s in activation), activation
+        else:
+            assert activation[-1]["state"] == "ACTIVATION_COMPLETE" and all(s["ok"] for s in activation), activation
+
+    # The monitor's final table is the campaign's status table.
+    final = monitor_json(tansu_broker, [events_topic, status_topic], campaign)
+    rows = {row["device"]: row for row in final["devices"]}
+    assert sorted(rows) == sorted(table)
+    for device, expected in table.items():
+        row = rows[device]
+        assert (row["outcome"], row["batch"]) == (expected["outcome"], expected.get("batch")), (device, row, expected)
+        failed = [entry for entry in expected["stages"].values() if entry["state"] == "failed"]
+        if failed:
+            assert row["last_error"] and all(entry["error_code"] in row["last_error"] for entry in failed), row
+        else:
+            assert row["last_error"] is None, row
+    [summary] = final["runs"]
+    assert summary["status"] == "failed" and summary["playbook"] == "rolling_upgrade.yml"
