@@ -12,7 +12,8 @@ options:
     description:
       - How the controller talks to the device.
       - V(dmi) is the VOLTHA Device Management Interface over gRPC; V(netconf) is NETCONF over SSH with the
-        BBF TR-383 C(bbf-software-management) YANG model.
+        BBF TR-383 C(bbf-software-management) YANG model (see C(docs/netconf.md) for how it maps onto the
+        active/standby view).
       - When not set on the task, taken from the inventory variable C(swim_transport).
     type: str
     choices: [dmi, netconf]
@@ -99,9 +100,31 @@ options:
     default: true
   known_hosts_file:
     description:
-      - known_hosts file used to verify NETCONF host keys; defaults to C(~/.ssh/known_hosts).
-        From C(swim_known_hosts_file).
+      - OpenSSH known_hosts file used to verify NETCONF host keys (entries C([host]:port keytype base64) for a
+        port other than 22); defaults to C(~/.ssh/known_hosts). A key that differs from the recorded one fails with
+        C(HOST_KEY_MISMATCH), a host that is not recorded with C(HOST_KEY_UNKNOWN). From C(swim_known_hosts_file).
     type: path
+  netconf_component:
+    description:
+      - NETCONF only. Name of the C(ietf-hardware) component whose software is managed (for example C(Chassis)
+        or C(olt-board)). When not set, the collection reads every component and uses the one that has software;
+        set it when the device manages software on several components. From C(swim_netconf_component).
+    type: str
+  netconf_software:
+    description:
+      - NETCONF only. Name of the software entry below the component (for example C(application-software)).
+        Needed only when the component has several. From C(swim_netconf_software).
+    type: str
+  netconf_commit:
+    description:
+      - NETCONF only. After a successful C(activate) (the device restarted into the new revision and it is
+        active), send the model's C(commit) action so that the revision is also the one the device boots next.
+      - With V(false) the new revision runs but is not committed; the device boots its committed (previous)
+        revision at its next restart (a trial activation). DMI device managers always commit, so V(true) gives
+        the same behaviour on both transports.
+      - From C(swim_netconf_commit).
+    type: bool
+    default: true
 notes:
   - The module runs on the controller, in the Ansible worker process (an action plugin), so no Python is
     needed on the device and the play needs no connection to it; C(ansible_connection=local) is typical.

@@ -29,6 +29,9 @@ CONNECTION_ARGSPEC = {
     "ssh_key_file": {"type": "path", "no_log": False},
     "host_key_checking": {"type": "bool", "default": True},
     "known_hosts_file": {"type": "path"},
+    "netconf_component": {"type": "str"},
+    "netconf_software": {"type": "str"},
+    "netconf_commit": {"type": "bool", "default": True},
 }
 
 # Where the action plugin finds each connection option when a task does not pass it:
@@ -53,6 +56,9 @@ CONNECTION_VARS = {
     "ssh_key_file": ["swim_ssh_key_file", "ansible_ssh_private_key_file"],
     "host_key_checking": ["swim_host_key_checking"],
     "known_hosts_file": ["swim_known_hosts_file"],
+    "netconf_component": ["swim_netconf_component"],
+    "netconf_software": ["swim_netconf_software"],
+    "netconf_commit": ["swim_netconf_commit"],
 }
 
 TRANSPORTS = ("dmi", "netconf")

@@ -1,0 +1,721 @@
+# Copyright: escalator.swim contributors
+# Apache License 2.0 (see LICENSE)
+"""NETCONF transport of the device API (ncclient over SSH; BBF TR-383 software management).
+
+PRIVATE to the collection. The YANG model is spoken by a *dialect* (``netconf_dialects/``), chosen
+by capability at hello; this file maps the dialect's neutral revisions onto the active/standby
+view of :class:`Device`, so every module behaves as over DMI:
+
+* active = the revision with ``is-active=true``; standby = another revision holding a version.
+* ``download`` = the ``download`` action, followed by notifications and by polling the revision
+  state (the source of truth), then the ``hash`` leaf checked against the expected sha256.
+* ``activate`` = ``activate`` on the standby, riding the restart (reconnect with back-off bounded
+  by the task's budget, notifications replayed with ``startTime``), then ``commit`` (unless
+  ``netconf_commit`` is false) and a check that the target runs. ``revert`` = the same on a
+  known-good standby.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import time
+
+from ncclient.manager import Manager, make_device_handler
+from ncclient.operations import RaiseMode
+from ncclient.operations.errors import OperationError, TimeoutExpiredError
+from ncclient.transport import SSHSession
+from ncclient.transport.errors import AuthenticationError, SSHUnknownHostError, TransportError
+
+from .device import (
+    ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
+    Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
+)
+from .netconf_dialects import select, supported_modules
+from .netconf_dialects.base import NC_NS, Dialect, Notice, Revision, Software, parse, qn, rpc_errors
+
+DEFAULT_PORT = 830
+POLL_INTERVAL = 1.0  # seconds between two reads of the revision state while an operation runs
+SETTLE_TIME = 5.0  # after a restart, how long a target that is not active may still become active
+REPLAY_MARGIN = 2.0  # seconds of clock slack when replayed notifications are matched to an operation
+NOTIFICATION_CAP = "urn:ietf:params:netconf:capability:notification:1.0"
+INTERLEAVE_CAP = "urn:ietf:params:netconf:capability:interleave:1.0"
+COPYING_IMAGE = "COPYING_IMAGE"
+INSTALLING_IMAGE = "INSTALLING_IMAGE"
+COMMITTING_IMAGE = "COMMITTING_IMAGE"
+
+
+def open_device(params: dict) -> "NetconfDevice":
+    return NetconfDevice(params)
+
+
+def _parse_time(value: str) -> datetime.datetime | None:
+    try:
+        stamp = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def _rfc3339(stamp: datetime.datetime) -> str:
+    return stamp.astimezone(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def describe_revision(revision: Revision | None) -> str:
+    if revision is None:
+        return "nothing"
+    label = " ".join(part for part in (revision.product_code, revision.version) if part) or "no image"
+    return f"revision {revision.key} ({label})"
+
+
+def clean_hash(value: str) -> str:
+    """The hex digest of a ``hash`` leaf: lower case, an algorithm prefix (``sha256:``) removed."""
+    value = (value or "").strip().lower()
+    return value.split(":", 1)[1] if value.startswith("sha256:") else value
+
+
+def known_good(revision: Revision, software: Software) -> bool | None:
+    """Whether a revision is a known-good image (the ``committed`` flag of :class:`Image`).
+
+    The committed revision is the one that boots next. A standby that was committed before
+    (``commit/last-committed``) has run as the committed image: known good. When the device
+    reports ``last-committed`` for no revision at all, it cannot tell: None.
+    """
+    if revision.committed:
+        return True
+    if revision.active:
+        return bool(revision.committed) if revision.committed is not None else None
+    if revision.last_committed:
+        return True
+    if any(r.last_committed for r in software.revisions):
+        return False
+    return None
+
+
+def to_image(revision: Revision, software: Software) -> Image:
+    return Image(name=revision.product_code, version=revision.version,
+                 committed=known_good(revision, software), valid=revision.valid)
+
+
+def standby_revisions(software: Software, active: Revision | None) -> list[Revision]:
+    """Revisions other than the active one that hold an image, most recently changed first."""
+    others = [r for r in software.revisions if r is not active and (r.version or r.product_code)]
+    return sorted(others, key=lambda r: (r.last_changed, r.key), reverse=True)
+
+
+def split_versions(software: Software, dialect: Dialect) -> SoftwareVersions:
+    active = dialect.active_revision(software)
+    return SoftwareVersions(
+        active=(to_image(active, software),) if active is not None and active.version else (),
+        standby=tuple(to_image(r, software) for r in standby_revisions(software, active)),
+    )
+
+
+class _KnownHostsSession(SSHSession):
+    """An SSH session that verifies host keys against one known_hosts file (the option), not ~/.ssh only."""
+
+    def __init__(self, device_handler, known_hosts_file: str | None):
+        super().__init__(device_handler)
+        self._known_hosts_file = known_hosts_file
+
+    def load_known_hosts(self, filename=None):
+        super().load_known_hosts(filename or self._known_hosts_file)
+
+
+class NetconfDevice(Device):
+    transport = "netconf"
+
+    def __init__(self, params: dict):
+        super().__init__(params["device_name"])
+        self.host = params["host"]
+        self.port = int(params.get("port") or DEFAULT_PORT)
+        self.username = params.get("username")
+        self.password = params.get("password")
+        self.key_file = params.get("ssh_key_file")
+        self.host_key_checking = params.get("host_key_checking") is not False
+        self.known_hosts_file = params.get("known_hosts_file")
+        self.rpc_timeout = float(params.get("rpc_timeout") or 30.0)
+        self.connect_timeout = float(params.get("connect_timeout") or 10.0)
+        self.component = params.get("netconf_component") or None
+        self.software_name = params.get("netconf_software") or None
+        self.commit = params.get("netconf_commit") is not False
+        self.dialect: Dialect | None = None
+        self.framing = ""  # "1.0" or "1.1" once connected
+        self.connections = 0
+        self._manager: Manager | None = None
+        self._subscribe = False  # the running operation wants notifications
+        self._replay_since: datetime.datetime | None = None  # replay from here after a reconnect
+        self._seen: set = set()
+        self._drops = 0
+        self._hardware_cache = None
+        self._notifications_ok = False  # the device offers :notification and :interleave
+        self._subscribed = None  # the manager that holds this operation's subscription
+
+    # -- session --------------------------------------------------------------------------
+    def _error(self, operation: str, reason: str, detail: str, retryable: bool = False, history=None) -> DeviceError:
+        return DeviceError(self.name, operation, reason, detail, transport=self.transport, retryable=retryable,
+                           history=history)
+
+    def _open_socket(self, operation: str) -> socket.socket:
+        where = f"{self.host}:{self.port}"
+        try:
+            return socket.create_connection((self.host, self.port), timeout=max(1.0, min(self.rpc_timeout,
+                                                                                          self.connect_timeout)))
+        except ConnectionRefusedError:
+            raise self._error(operation, "CONNECTION_REFUSED", f"NETCONF/SSH port {where} refused the connection",
+                              retryable=True)
+        except socket.gaierror as exc:
+            raise self._error(operation, "UNKNOWN_HOST", f"cannot resolve {self.host}: {exc.strerror}")
+        except (socket.timeout, TimeoutError):
+            raise self._error(operation, "CONNECT_TIMEOUT", f"no answer from {where}", retryable=True)
+        except OSError as exc:
+            raise self._error(operation, "UNREACHABLE", f"cannot connect to {where}: {exc.strerror or exc}",
+                              retryable=True)
+
+    def _connect(self, operation: str) -> Manager:
+        """One connection attempt: TCP, SSH (host key, authentication), hello and the model check."""
+        manager = self._open_manager(operation)
+        capabilities = list(manager.server_capabilities)
+        dialect = select(capabilities)
+        if dialect is None:
+            _close_manager(manager)
+            modules = sorted({c.split("module=", 1)[1].split("&", 1)[0] for c in capabilities if "module=" in c})
+            raise self._error(operation, "MODEL_NOT_SUPPORTED",
+                              f"{self.host}:{self.port} advertises no software-management model this collection "
+                              f"drives ({', '.join(supported_modules())}); its modules: {', '.join(modules) or 'none'}")
+        self.dialect = dialect
+        self.framing = "1.1" if "urn:ietf:params:netconf:base:1.1" in capabilities else "1.0"
+        self._notifications_ok = NOTIFICATION_CAP in capabilities and INTERLEAVE_CAP in capabilities
+        self.connections += 1
+        return manager
+
+    def _open_manager(self, operation: str) -> Manager:
+        """TCP, SSH (host key, authentication) and the hello exchange, every failure a clear DeviceError."""
+        if self.host_key_checking and self.known_hosts_file:
+            try:
+                with open(self.known_hosts_file, "rb"):
+                    pass
+            except OSError as exc:
+                raise self._error(operation, "ERROR_IN_REQUEST",
+                                  f"known_hosts file {self.known_hosts_file} cannot be read: {exc.strerror}")
+        sock = self._open_socket(operation)
+        handler = make_device_handler({"name": "default"})
+        session = _KnownHostsSession(handler, self.known_hosts_file if self.host_key_checking else None)
+        credentials = bool(self.password or self.key_file)
+        where = f"{self.host}:{self.port}"
+        try:
+            session.connect(host=self.host, port=self.port, sock=sock, username=self.username,
+                            password=self.password, key_filename=self.key_file,
+                            hostkey_verify=self.host_key_checking, allow_agent=not credentials,
+                            look_for_keys=not credentials, timeout=self.rpc_timeout)
+        except SSHUnknownHostError as exc:
+            _close(session, sock)
+            known = session._host_keys.lookup(self.host) or session._host_keys.lookup(f"[{self.host}]:{self.port}")
+            source = self.known_hosts_file or "~/.ssh/known_hosts"
+            if known:
+                raise self._error(operation, "HOST_KEY_MISMATCH",
+                                  f"the SSH host key of {where} (fingerprint {exc.fingerprint}) does not match "
+                                  f"the one recorded in {source}; refusing to connect")
+            raise self._error(operation, "HOST_KEY_UNKNOWN",
+                              f"the SSH host key of {where} (fingerprint {exc.fingerprint}) is not in {source}; "
+                              "add it (ssh-keyscan) or set swim_known_hosts_file")
+        except AuthenticationError:
+            _close(session, sock)
+            how = " and ".join(w for w, v in (("password", self.password), ("key file", self.key_file)) if v)
+            raise self._error(operation, "AUTHENTICATION_FAILED",
+                              f"{where} refused SSH user {self.username or '(default)'} "
+                              f"({how or 'agent/default keys'})")
+        except (TransportError, OperationError, OSError, EOFError) as exc:
+            _close(session, sock)
+            raise self._error(operation, "SSH_ERROR", f"NETCONF session to {where} failed: {exc}", retryable=True)
+        except Exception as exc:  # paramiko raises its own types during a handshake cut by a reboot
+            _close(session, sock)
+            raise self._error(operation, "SSH_ERROR", f"NETCONF session to {where} failed: "
+                                                      f"{type(exc).__name__}: {exc}", retryable=True)
+        return Manager(session, handler, timeout=self.rpc_timeout, raise_mode=RaiseMode.NONE)
+
+    def _session(self, operation: str) -> Manager:
+        """The open session, or a new one (one attempt). Re-subscribes for the running operation."""
+        if self._manager is not None and self._manager.connected:
+            return self._manager
+        if self._manager is not None:
+            self._drop()
+        self._manager = self._connect(operation)
+        if self._subscribe:
+            self._start_subscription(operation, replay=self.connections > 1 or self._drops > 0)
+        return self._manager
+
+    def _drop(self) -> None:
+        if self._manager is not None:
+            self._drops += 1
+            _close_manager(self._manager, polite=False)
+            self._manager = None
+
+    def _retrying(self, operation: str, call, retry: bool = True):
+        """*call(manager)*, retried with back-off for connect_timeout while the device is unreachable."""
+        give_up = time.monotonic() + (self.connect_timeout if retry else 0.0)
+        delay = 0.2
+        while True:
+            try:
+                return call(self._session(operation))
+            except DeviceError as error:
+                if not error.retryable or time.monotonic() + delay > give_up:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 1.6, 2.0)
+
+    def _rpc(self, operation: str, what: str, send):
+        """One RPC on *manager* (``send(manager)`` -> RPCReply); its rpc-errors raise DeviceError."""
+        manager = self._session(operation)
+        try:
+            reply = send(manager)
+        except TimeoutExpiredError:
+            self._drop()
+            raise self._error(operation, "RPC_TIMEOUT", f"{what}: no reply within {self.rpc_timeout:g}s",
+                              retryable=True)
+        except (TransportError, OSError, EOFError) as exc:
+            self._drop()
+            raise self._error(operation, "SESSION_CLOSED", f"{what}: NETCONF session lost ({exc or type(exc).__name__})",
+                              retryable=True)
+        except OperationError as exc:
+            raise self._error(operation, "NETCONF_ERROR", f"{what}: {exc}")
+        root = parse(reply.xml)
+        errors = rpc_errors(root)
+        if errors:
+            first = errors[0]
+            more = f" (+{len(errors) - 1} more rpc-error)" if len(errors) > 1 else ""
+            raise self._error(operation, first.reason, f"{what} refused: {first.detail or first.tag}{more}")
+        return root
+
+    def _get(self, operation: str, subtree: str, retry: bool = True):
+        def call(manager):
+            root = self._rpc(operation, "get", lambda m: m.get(filter=("subtree", subtree)))
+            return root.find(qn(NC_NS, "data"))
+        return self._retrying(operation, call, retry)
+
+    def _action(self, operation: str, what: str, element, retry: bool = False):
+        return self._retrying(operation, lambda m: self._rpc(operation, what, lambda mm: mm.dispatch(element)), retry)
+
+    def close(self) -> None:
+        self._subscribe = False
+        if self._manager is not None:
+            _close_manager(self._manager)
+            self._manager = None
+
+    # -- notifications ------------------------------------------------------------------------
+    def _start_subscription(self, operation: str, replay: bool) -> None:
+        if not self._notifications_ok or self._manager is None or self._subscribed is self._manager:
+            return
+        self._subscribed = self._manager
+        start = _rfc3339(self._replay_since) if replay and self._replay_since is not None else None
+        try:
+            self._rpc(operation, "create-subscription",
+                      lambda m: m.create_subscription(stream_name="NETCONF", start_time=start))
+        except DeviceError as exc:
+            if exc.retryable:
+                raise
+            self._notifications_ok = False  # the revision state is polled anyway
+
+    def _begin(self, operation: str) -> None:
+        """Notifications from now on (live), and replayed from now after a reconnect."""
+        self._replay_since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=REPLAY_MARGIN)
+        self._seen.clear()
+        self._subscribe = False
+        self._retrying(operation, lambda manager: manager)
+        self._start_subscription(operation, replay=False)
+        self._subscribe = True
+
+    def _next_notice(self, wait: float) -> Notice | None:
+        """The next software-management notification within *wait* seconds (None: none, or session lost)."""
+        manager = self._manager
+        if manager is None or not manager.connected or not self._notifications_ok:
+            time.sleep(max(0.0, wait))
+            if manager is not None and not manager.connected:
+                self._drop()
+            return None
+        deadline = time.monotonic() + wait
+        while True:
+            remaining = deadline - time.monotonic()
+            raw = manager.take_notification(block=True, timeout=max(0.01, remaining))
+            if raw is None:
+                if not manager.connected:
+                    self._drop()
+                return None
+            try:
+                notice = self.dialect.parse_notification(parse(raw.notification_xml))
+            except Exception:  # noqa: BLE001 -- a notification we cannot read is skipped
+                notice = None
+            if notice is not None and notice.identity not in self._seen and self._recent(notice):
+                self._seen.add(notice.identity)
+                return notice
+            if time.monotonic() >= deadline:
+                return None
+
+    def _recent(self, notice: Notice) -> bool:
+        stamp = _parse_time(notice.event_time)
+        return stamp is None or self._replay_since is None or stamp >= self._replay_since
+
+    @staticmethod
+    def _about(notice: Notice, software: Software, key: str | None) -> bool:
+        return ((not notice.component or notice.component == software.component)
+                and (not notice.software or notice.software == software.name)
+                and (key is None or notice.key == str(key)))
+
+    # -- reads ------------------------------------------------------------------------------
+    def _software(self, operation: str, retry: bool = True) -> Software:
+        self._session_for_filter(operation, retry)
+        data = self._get(operation, self.dialect.state_filter(self.component), retry)
+        found = [s for s in self.dialect.parse_state(data) if not self.software_name or s.name == self.software_name]
+        where = f"component {self.component}" if self.component else "any component"
+        if not found:
+            wanted = f"software {self.software_name} " if self.software_name else "software "
+            raise self._error(operation, "NO_SOFTWARE",
+                              f"the device reports no {wanted}under {where} in {self.dialect.module}")
+        if len(found) > 1:
+            names = ", ".join(s.label for s in found)
+            raise self._error(operation, "AMBIGUOUS_SOFTWARE",
+                              f"the device manages several software ({names}); set swim_netconf_component "
+                              "and swim_netconf_software to choose one")
+        return found[0]
+
+    def _session_for_filter(self, operation: str, retry: bool) -> None:
+        if self.dialect is None:  # the filter depends on the dialect, known after hello
+            self._retrying(operation, lambda m: m, retry)
+
+    def versions(self, retry: bool = True) -> SoftwareVersions:
+        return split_versions(self._software("GetSoftwareVersion", retry), self.dialect)
+
+    def startup_config(self) -> dict:
+        # Neither bbf-software-management nor ietf-hardware describe a startup configuration file.
+        return {"config_url": "", "version": "", "exposed": False}
+
+    def _hardware(self):
+        if self._hardware_cache is None:
+            operation = "GetPhysicalInventory"
+            self._session_for_filter(operation, True)
+            data = self._get(operation, self.dialect.hardware_filter())
+            self._hardware_cache = self.dialect.hardware_components(data)
+        return self._hardware_cache
+
+    def inventory(self) -> dict:
+        keys = ("class", "parent", "description", "serial_num", "model_name", "mfg_name", "hardware_rev",
+                "firmware_rev", "software_rev", "uuid", "is_fru")
+        return {"components": [{"name": c.name, **{k: c.data[k] for k in keys}} for c in self._hardware()]}
+
+    def health(self) -> dict:
+        components = self._hardware()
+        alarms, sensors = [], {}
+        for comp in components:
+            for severity in ("critical", "major", "minor", "warning", "indeterminate"):
+                if severity in comp.data["alarm_state"]:
+                    alarms.append({"component": comp.name, "severity": severity})
+                    break
+            sensor = comp.data["sensor"]
+            if sensor and sensor["value"] not in (None, ""):
+                try:
+                    value = float(sensor["value"])
+                except ValueError:
+                    continue
+                precision = int(sensor["precision"] or 0)
+                value = value / (10 ** precision) if precision > 0 else value
+                sensors[comp.name] = {"value": int(value) if value.is_integer() else value, "units": sensor["units"]}
+        roots = [c for c in components if not c.data["parent"]]
+        return {"reachable": True, "oper_state": roots[0].data["oper_state"] if roots else "",
+                "alarms": alarms, "sensors": sensors}
+
+    # -- image operations -------------------------------------------------------------------
+    def download(self, image: ImageSpec, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        operation = "DownloadImage"
+        history: list[StatusEvent] = []
+
+        def emit(state: str, description: str = "", reason: str = "", detail: str = "", ok: bool = True):
+            event = StatusEvent(state=state, reason=reason, description=redact_url(description),
+                                reason_detail=redact_url(detail), ok=ok)
+            history.append(event)
+            on_status(event)
+
+        software = self._software(operation)
+        active = self.dialect.active_revision(software)
+        running = [r for r in software.revisions if r.downloading]
+        if running or software.busy:
+            which = describe_revision(running[0]) if running else "a revision"
+            raise self._error(operation, "OPERATION_ALREADY_IN_PROGRESS",
+                              f"{which} of {software.label} is downloading already")
+        replace = next((r for r in sorted(software.revisions, key=lambda r: (r.valid is True, r.last_changed))
+                        if r is not active and not r.committed), None)
+        self._begin(operation)
+        try:
+            reply = self._action(operation, "download action",
+                                 self.dialect.download_action(software, image.url, replace))
+            key = self.dialect.download_reply(reply, software) or (replace.key if replace is not None else None)
+            emit(COPYING_IMAGE, f"download of {image.name} {image.version} from {redact_url(image.url)} into "
+                                f"{'revision ' + key if key else 'a revision chosen by the device'} started")
+            revision = self._follow_download(operation, software, key, budget, emit, history)
+        except DeviceError as exc:
+            exc.history = exc.history or history
+            raise
+        finally:
+            self._subscribe = False
+        digest = clean_hash(revision.hash)
+        if digest and digest != image.sha256.lower():
+            emit(UPGRADE_FAILED, reason="WRONG_IMAGE_CHECKSUM", ok=False,
+                 detail=f"hash of {describe_revision(revision)} is {revision.hash}, expected sha256 {image.sha256}")
+            raise self._error(operation, "WRONG_IMAGE_CHECKSUM",
+                              f"the device reports hash {revision.hash} for {describe_revision(revision)}, expected "
+                              f"sha256 {image.sha256} ({self.dialect.module}:incorrect-hash)", history=history)
+        checked = "hash matches the sha256" if digest else "the device reports no hash: sha256 not verified"
+        emit(UPGRADE_COMPLETE, f"{image.name} {image.version} downloaded into {describe_revision(revision)}; {checked}")
+        return history
+
+    def _follow_download(self, operation: str, software: Software, key: str | None, budget: Budget, emit,
+                         history) -> Revision:
+        """Notifications plus polling of the revision state until the download ends."""
+        progress = time.monotonic()
+        next_poll = progress + min(POLL_INTERVAL, 0.3)
+        downloaded = False
+        failure: Notice | None = None
+        while True:
+            now = time.monotonic()
+            if budget.expired or (budget.stall_timeout and now - progress > budget.stall_timeout):
+                self._abort(operation, software, key)
+                if budget.expired:
+                    raise self._error(operation, "TIMEOUT", f"download not finished within {budget.timeout:g}s; "
+                                      "abort-download sent", history=history)
+                raise self._error(operation, "STALLED", f"the device gave no sign of progress for "
+                                  f"{budget.stall_timeout:g}s; abort-download sent", history=history)
+            notice = self._next_notice(min(max(next_poll - now, 0.01), budget.remaining))
+            if notice is not None and self._about(notice, software, key):
+                progress = time.monotonic()
+                key = key or notice.key
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
+                if phase == "downloaded":
+                    downloaded = True
+                    emit(INSTALLING_IMAGE, f"notification {notice.kind}: revision {notice.key} downloaded and validated")
+                    next_poll = 0.0
+                elif phase in ("download-failed", "aborted"):
+                    failure = notice
+                    emit(UPGRADE_FAILED, reason=notice.error_tag or notice.kind, detail=notice.message,
+                         description=f"notification {notice.kind} for revision {notice.key}", ok=False)
+                    next_poll = 0.0
+            if time.monotonic() < next_poll:
+                continue
+            next_poll = time.monotonic() + POLL_INTERVAL
+            try:
+                current = self._software(operation, retry=False)
+            except DeviceError as exc:
+                if not exc.retryable:
+                    raise
+                continue  # session lost: the next round reconnects; stall detection runs meanwhile
+            revision = current.revision(key) if key else next((r for r in current.revisions if r.downloading), None)
+            if revision is None:
+                continue
+            progress = time.monotonic()
+            if revision.downloading or current.busy:
+                continue
+            if revision.valid is not False and revision.state in ("available", "in-use", ""):
+                if not downloaded:
+                    emit(INSTALLING_IMAGE, f"{describe_revision(revision)} is {revision.state or 'valid'}")
+                return revision
+            if failure is None:
+                failure = self._wait_for(lambda n: self.dialect.NOTICE_PHASES.get(n.kind) in
+                                         ("download-failed", "aborted") and self._about(n, software, revision.key),
+                                         min(1.0, budget.remaining))
+            reason = failure.error_tag if failure is not None and failure.error_tag else "UPGRADE_FAILED"
+            detail = failure.message if failure is not None else ""
+            if failure is None:
+                emit(UPGRADE_FAILED, reason=reason, ok=False, description=f"{describe_revision(revision)} is "
+                     f"{revision.state or 'not valid'} after the download")
+            raise self._error(operation, reason, f"{describe_revision(revision)} is {revision.state or 'not valid'}"
+                              + (f": {detail}" if detail else ""), history=history)
+
+    def _wait_for(self, wanted, wait: float) -> Notice | None:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            notice = self._next_notice(deadline - time.monotonic())
+            if notice is not None and wanted(notice):
+                return notice
+        return None
+
+    def _abort(self, operation: str, software: Software, key: str | None) -> None:
+        if key is None:
+            return
+        try:
+            self._action(operation, "abort-download action", self.dialect.revision_action(software, key,
+                                                                                           "abort-download"))
+        except DeviceError:
+            pass  # best effort: the timeout is what the task reports
+
+    def activate(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        return self._boot("ActivateImage", budget, on_status, revert=False)
+
+    def revert(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        return self._boot("RevertToStandbyImage", budget, on_status, revert=True)
+
+    def _boot(self, operation: str, budget: Budget, on_status: StatusCallback, revert: bool) -> list[StatusEvent]:
+        """activate on the standby revision, ride the restart, commit, and check that it runs."""
+        history: list[StatusEvent] = []
+
+        def emit(state: str, description: str = "", reason: str = "", detail: str = "", ok: bool = True):
+            event = StatusEvent(state=state, reason=reason, description=redact_url(description),
+                                reason_detail=redact_url(detail), ok=ok)
+            history.append(event)
+            on_status(event)
+
+        software = self._software(operation)
+        previous = self.dialect.active_revision(software)
+        candidates = standby_revisions(software, previous)
+        target = candidates[0] if candidates else None
+        if target is None:
+            raise self._error(operation, "NO_STANDBY_IMAGE", f"{software.label} has no standby revision")
+        if target.valid is False:
+            raise self._error(operation, "STANDBY_NOT_VALID" if not revert else "NOT_KNOWN_GOOD",
+                              f"{describe_revision(target)} is not valid (state {target.state or 'unknown'})")
+        if revert and known_good(target, software) is False:
+            raise self._error(operation, "NOT_KNOWN_GOOD",
+                              f"{describe_revision(target)} was never committed (not a known good image)")
+        self._begin(operation)
+        try:
+            try:
+                self._action(operation, "activate action", self.dialect.revision_action(software, target.key, "activate"))
+                emit(REBOOTING_DEVICE, f"activate of {describe_revision(target)} accepted; the device may restart")
+            except DeviceError as exc:
+                if not exc.retryable:
+                    raise
+                emit(REBOOTING_DEVICE, f"session lost right after activate of {describe_revision(target)} "
+                                       f"({exc.reason}); the device is restarting")
+            running = self._ride_restart(operation, software, target, budget, emit, history)
+            if self.commit and not running.committed:
+                emit(COMMITTING_IMAGE, f"committing {describe_revision(running)} so that it boots next")
+                self._action(operation, "commit action",
+                             self.dialect.revision_action(software, running.key, "commit"), retry=True)
+                running = self._await_commit(operation, software, running, budget, emit, history)
+            old = describe_revision(previous)
+            if running.committed:
+                emit(ACTIVATION_COMPLETE, f"{describe_revision(running)} is active and committed; {old} is on standby")
+            else:
+                emit(ACTIVATION_COMPLETE, f"{describe_revision(running)} is active but NOT committed "
+                                          "(netconf_commit is false): the device boots its committed revision "
+                                          "at its next restart")
+        except DeviceError as exc:
+            exc.history = exc.history or history
+            raise
+        finally:
+            self._subscribe = False
+        return history
+
+    def _ride_restart(self, operation: str, software: Software, target: Revision, budget: Budget, emit,
+                      history) -> Revision:
+        """Wait until *target* is the active revision, following the device through its restart."""
+        drops = self._drops
+        failed: Notice | None = None
+        restarted = False
+        settle_until = None
+        next_poll = time.monotonic() + min(POLL_INTERVAL, 0.3)
+        while True:
+            if budget.expired:
+                raise self._error(operation, "TIMEOUT",
+                                  f"{describe_revision(target)} was not running within {budget.timeout:g}s"
+                                  + ("; the device did not answer again" if self._manager is None else ""),
+                                  history=history)
+            notice = self._next_notice(min(max(next_poll - time.monotonic(), 0.01), budget.remaining))
+            if self._drops != drops:
+                drops = self._drops
+                restarted = True
+                emit(REBOOTING_DEVICE, "NETCONF session closed by the restarting device; reconnecting")
+            if notice is not None and self._about(notice, software, target.key):
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
+                if phase == "activated":
+                    emit(REBOOTING_DEVICE, f"notification {notice.kind}: {describe_revision(target)} is active")
+                    next_poll = 0.0
+                elif phase == "activate-failed":
+                    failed = notice
+                    emit(ACTIVATION_FAILED, reason=notice.error_tag or ACTIVATION_FAILED, detail=notice.message,
+                         description=f"notification {notice.kind} for revision {notice.key}", ok=False)
+                    next_poll = 0.0
+            if time.monotonic() < next_poll:
+                continue
+            next_poll = time.monotonic() + POLL_INTERVAL
+            connections = self.connections
+            try:
+                current = self._software(operation, retry=False)
+            except DeviceError as exc:
+                if not exc.retryable:
+                    exc.history = history
+                    raise
+                restarted = True
+                continue
+            if self.connections != connections:
+                emit(REBOOTING_DEVICE, "the device answers again")
+                restarted = True
+            active = self.dialect.active_revision(current)
+            if active is not None and active.key == target.key:
+                return active
+            if failed is not None:
+                raise self._error(operation, failed.error_tag or ACTIVATION_FAILED,
+                                  f"{failed.message or 'activate failed'}; {describe_revision(active)} is active",
+                                  history=history)
+            if restarted:
+                settle_until = settle_until or time.monotonic() + SETTLE_TIME
+                if time.monotonic() >= settle_until:
+                    raise self._error(operation, ACTIVATION_FAILED,
+                                      f"the device restarted but {describe_revision(active)} is active, not "
+                                      f"{describe_revision(target)}", history=history)
+
+    def _await_commit(self, operation: str, software: Software, running: Revision, budget: Budget, emit,
+                      history) -> Revision:
+        next_poll = time.monotonic()
+        while True:
+            if budget.expired:
+                raise self._error(operation, "TIMEOUT", f"{describe_revision(running)} not committed within "
+                                  f"{budget.timeout:g}s", history=history)
+            notice = self._next_notice(min(max(next_poll - time.monotonic(), 0.01), budget.remaining))
+            if notice is not None and self._about(notice, software, running.key):
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
+                if phase == "committed":
+                    emit(COMMITTING_IMAGE, f"notification {notice.kind}: {describe_revision(running)} is committed")
+                    next_poll = 0.0
+                elif phase == "commit-failed":
+                    emit(ACTIVATION_FAILED, reason=notice.error_tag or "COMMIT_FAILED", detail=notice.message,
+                         description=f"notification {notice.kind} for revision {notice.key}", ok=False)
+                    raise self._error(operation, notice.error_tag or "COMMIT_FAILED",
+                                      f"commit of {describe_revision(running)} failed: {notice.message}",
+                                      history=history)
+            if time.monotonic() < next_poll:
+                continue
+            next_poll = time.monotonic() + POLL_INTERVAL
+            try:
+                current = self._software(operation, retry=False)
+            except DeviceError as exc:
+                if not exc.retryable:
+                    raise
+                continue
+            revision = current.revision(running.key)
+            if revision is not None and revision.committed:
+                return revision
+            if revision is None or not revision.active:
+                raise self._error(operation, ACTIVATION_FAILED, f"{describe_revision(running)} is no longer active "
+                                  "while it was being committed", history=history)
+
+
+def _close(session, sock) -> None:
+    try:
+        session.close()
+    except Exception:  # noqa: BLE001 -- closing a half-open session must not hide the real error
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+def _close_manager(manager: Manager, polite: bool = True) -> None:
+    try:
+        if polite and manager.connected:
+            manager.timeout = 2
+            manager.close_session()
+    except Exception:  # noqa: BLE001 -- best effort
+        pass
+    try:
+        manager._session.close()
+    except Exception:  # noqa: BLE001
+        pass
