@@ -107,8 +107,6 @@ def test_foreground_mode_runs_until_sigterm(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--transport", "netconf"], "--transport netconf is not available yet"),
-    (["--transport", "mixed"], "--transport mixed is not available yet"),
     (["--transport", "snmp"], "unknown --transport 'snmp'"),
     (["--per-manager", "0"], "--per-manager must be >= 1"),
 ])

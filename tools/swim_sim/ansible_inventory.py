@@ -17,6 +17,7 @@ def host_vars(device: dict) -> dict:
         "swim_port": device["port"],
         "swim_device_name": device["name"],
         "swim_device_uuid": device["uuid"],
+        **device.get("host_vars", {}),  # NETCONF: swim_username, swim_password, swim_known_hosts_file
     }
 
 

@@ -65,7 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--base-port", type=int, help="first gRPC port (default: free loopback ports)")
     fleet.add_argument("--name-prefix", default="olt-")
     fleet.add_argument("--groups", default="", help="comma-separated child groups of swim_fleet (round-robin)")
-    fleet.add_argument("--transport", default="dmi", help="device protocol: dmi (netconf, mixed: not yet)")
+    fleet.add_argument("--transport", default="dmi",
+                       help="device protocol: dmi (gRPC), netconf (NETCONF over SSH, BBF TR-383), or mixed "
+                            "(alternating dmi, netconf; a device's 'transport:' key in --faults wins)")
+    netconf = fleet.add_argument_group("NETCONF devices (SSH)")
+    netconf.add_argument("--netconf-username", default="swim", help="SSH user name (default swim)")
+    netconf.add_argument("--netconf-password",
+                         help="SSH password (default: generated at every start; written to the inventory)")
+    netconf.add_argument("--authorized-keys", type=Path,
+                         help="OpenSSH authorized_keys file of extra public keys accepted for the user "
+                              "(the fleet always accepts <state-dir>/netconf_client_key)")
     fleet.add_argument("--download-rate", type=_positive_float, default=DEFAULTS["download_rate"],
                        help="bytes per second (default 5 MiB/s)")
     fleet.add_argument("--install-time", type=_positive_float, default=DEFAULTS["install_time"])
@@ -131,12 +140,8 @@ def _wait_for_signal() -> None:
 # ---------------------------------------------------------------- fleet
 def cmd_fleet(args, argv: list[str]) -> int:
     state_dir = args.state_dir or (args.inventory.resolve().parent / "swim-sim-state")
-    if args.transport in ("netconf", "mixed"):
-        print(f"swim-sim fleet: --transport {args.transport} is not available yet (only 'dmi' is implemented)",
-              file=sys.stderr)
-        return 2
-    if args.transport != "dmi":
-        print(f"swim-sim fleet: unknown --transport {args.transport!r}: use dmi (netconf and mixed are planned)",
+    if args.transport not in ("dmi", "netconf", "mixed"):
+        print(f"swim-sim fleet: unknown --transport {args.transport!r}: use dmi, netconf or mixed",
               file=sys.stderr)
         return 2
     if args.detach:
@@ -161,7 +166,8 @@ def cmd_fleet(args, argv: list[str]) -> int:
             name_prefix=args.name_prefix, groups=[g.strip() for g in args.groups.split(",") if g.strip()],
             timings=Timings(download_rate=args.download_rate, install_time=args.install_time,
                             reboot_time=args.reboot_time, sanity_time=args.sanity_time),
-            transport=args.transport, tls=tls)
+            transport=args.transport, tls=tls, netconf_username=args.netconf_username,
+            netconf_password=args.netconf_password, authorized_keys=args.authorized_keys)
         config.validate()
     except SpecError as exc:
         print(f"swim-sim fleet: {exc}", file=sys.stderr)
@@ -218,8 +224,14 @@ async def _run_fleet(config, pidfile, ready_file) -> int:
         return 1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ports = sorted({s.port for s in fleet.servers})
-    message = (f"swim-sim fleet ready: {len(fleet.devices)} devices, {len(ports)} device manager port(s) "
-               f"{ports[0]}..{ports[-1]}, inventory {config.inventory}, state {config.state_dir} "
+    nc_ports = sorted(fleet.netconf.ports.values()) if fleet.netconf else []
+    where = []
+    if ports or not nc_ports:
+        where.append(f"{len(ports)} device manager port(s) " + (f"{ports[0]}..{ports[-1]}" if ports else "-"))
+    if nc_ports:
+        where.append(f"{len(nc_ports)} NETCONF/SSH port(s) {nc_ports[0]}..{nc_ports[-1]}")
+    message = (f"swim-sim fleet ready: {len(fleet.devices)} devices, {', '.join(where)}, "
+               f"inventory {config.inventory}, state {config.state_dir} "
                f"(start {fleet.startup_seconds:.2f}s, rss {rss_mb:.0f} MB, pid {os.getpid()})")
     try:
         if pidfile:

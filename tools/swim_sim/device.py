@@ -35,6 +35,7 @@ NAMESPACE = uuidlib.uuid5(uuidlib.NAMESPACE_DNS, "swim-sim.escalator.invalid")
 DOWNLOAD = "DownloadImage"
 ACTIVATE = "ActivateImage"
 REVERT = "RevertToStandbyImage"
+COMMIT = "Commit"  # BBF commit (NETCONF front end); DMI commits as part of ActivateImage
 STARTUP_CONFIG = "UpdateStartupConfiguration"
 
 
@@ -62,7 +63,8 @@ class Reason(StrEnum):
 
 FAILED_STATES = {State.UPGRADE_FAILED, State.ACTIVATION_FAILED}
 FINAL_STATES = FAILED_STATES | {State.UPGRADE_COMPLETE, State.ACTIVATION_COMPLETE}
-_FAIL_STATE = {DOWNLOAD: State.UPGRADE_FAILED, ACTIVATE: State.ACTIVATION_FAILED, REVERT: State.ACTIVATION_FAILED}
+_FAIL_STATE = {DOWNLOAD: State.UPGRADE_FAILED, ACTIVATE: State.ACTIVATION_FAILED, REVERT: State.ACTIVATION_FAILED,
+               COMMIT: State.ACTIVATION_FAILED}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ class StatusEvent:
     description: str = ""
     reason_detail: str = ""
     timestamp: float = field(default_factory=time.time)
+    # Transport-neutral extras used by the NETCONF (BBF) front end; the DMI front end ignores them.
+    tag: str = ""  # BBF error-tag identity name of a failure (e.g. "connection-reset-by-peer")
+    slot: int | None = None  # flash slot (BBF revision id) the event is about
 
     @property
     def failed(self) -> bool:
@@ -118,6 +123,65 @@ class DeviceRebooting(Exception):
     box that does not respond (gRPC UNAVAILABLE)."""
 
 
+class Refused(Exception):
+    """A BBF (NETCONF) action is refused synchronously. ``tag`` is the bbf-software-management
+    error-tag identity (``component-busy``, ``cannot-overwrite-revision``...); ``missing`` marks
+    a refusal because the addressed node does not exist (NETCONF ``data-missing``)."""
+
+    def __init__(self, tag: str, message: str, missing: bool = False):
+        super().__init__(redact(message))
+        self.tag = tag
+        self.message = redact(message)
+        self.missing = missing
+
+
+@dataclass
+class SlotInfo:
+    """BBF revision metadata of one flash slot (what the DMI view does not show)."""
+
+    url: str = ""  # source URL, credentials removed
+    changed_at: float = 0.0
+    downloaded_at: float = 0.0
+    activated_at: float = 0.0
+    committed_at: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SlotInfo":
+        return cls(url=str(data.get("url", "")), **{k: float(data.get(k) or 0.0) for k in
+                                                     ("changed_at", "downloaded_at", "activated_at", "committed_at")})
+
+
+def strip_userinfo(url: str) -> str:
+    """``http://user:pw@host/x`` -> ``http://host/x`` (how a BBF device shows ``source/url``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def fetch_error_tag(exc: FetchError) -> str:
+    """bbf-software-management error-tag for a failed image transfer."""
+    text = str(exc)
+    if "dropped at" in text or "connection closed after" in text or "reset" in text.lower():
+        return "connection-reset-by-peer"
+    if "HTTP 404" in text or "no such file" in text:
+        return "file-not-found"
+    if "HTTP 401" in text:
+        return "invalid-username-or-password" if "***@" in text else "authentication-required"
+    if "HTTP 403" in text or "cannot open" in text:
+        return "access-denied"
+    if "cannot connect" in text:
+        return "connection-refused-by-peer"
+    if "timed out" in text:
+        return "connection-time-out"
+    if exc.kind == "request":
+        return "request-refused-by-peer"
+    return "protocol-execution-error"
+
+
 class DeviceUnreachable(Exception):
     """The device manager cannot reach the device (``unreachable`` fault): DMI-level error."""
 
@@ -155,6 +219,7 @@ class _Operation:
         self.queues: list[asyncio.Queue] = []
         self.done = False
         self.aborted: str | None = None
+        self.abort_requested = False  # BBF abort-download: the cancel is a requested abort, not a stop
         self.task: asyncio.Task | None = None
 
     def publish(self, event: StatusEvent) -> None:
@@ -221,9 +286,16 @@ class Device:
         }
         self.startup = StartupConfig(**spec.startup_config)
         self.managed = True
+        self._power_listeners: list[Callable[["Device", bool], None]] = []
+        self._rebooting = False
+        self._dead = False
         self.rebooting = False  # down right now (reboot in progress)
         self.dead = False  # never_returns fault fired: down until the simulator restarts
-        self.trial = False  # booted the standby image, not committed yet (activation sanity phase)
+        self.trial = False  # running the standby image, not committed (DMI: sanity phase; BBF: activated)
+        # BBF view: the flash slot (revision id 0/1) holding the committed image, and per-slot metadata
+        self.active_slot = 0
+        now = time.time()
+        self.slot_info = {0: SlotInfo(changed_at=now), 1: SlotInfo(changed_at=now)}
         self.last_booted = time.time()
         self.recovered: str | None = None  # operation interrupted by a previous simulator stop
         self._op: _Operation | None = None
@@ -247,6 +319,13 @@ class Device:
             self.startup = StartupConfig(config_url=str(cfg.get("config_url", "")),
                                          version=str(cfg.get("version", "")), sha256=str(cfg.get("sha256", "")))
         self.managed = bool(data.get("managed", True))
+        slots = data.get("slots")
+        if isinstance(slots, dict):
+            self.active_slot = 1 if slots.get("active_slot") == 1 else 0
+            info = slots.get("info") or {}
+            for slot in (0, 1):
+                if isinstance(info.get(str(slot)), dict):
+                    self.slot_info[slot] = SlotInfo.from_dict(info[str(slot)])
         interrupted = data.get("operation")
         if interrupted:
             # Flash keeps what was written before the stop. Downloads erase the standby first
@@ -274,8 +353,41 @@ class Device:
             "startup_config": asdict(self.startup),
             "managed": self.managed,
             "operation": self._op.kind if self._op else None,
+            "slots": {"active_slot": self.active_slot,
+                      "info": {str(k): asdict(v) for k, v in self.slot_info.items()}},
             "updated_at": time.time(),
         }
+
+    # ---------------------------------------------------------------- power state
+    @property
+    def rebooting(self) -> bool:
+        return self._rebooting
+
+    @rebooting.setter
+    def rebooting(self, value: bool) -> None:
+        self._set_power("_rebooting", value)
+
+    @property
+    def dead(self) -> bool:
+        return self._dead
+
+    @dead.setter
+    def dead(self, value: bool) -> None:
+        self._set_power("_dead", value)
+
+    def _set_power(self, attr: str, value: bool) -> None:
+        was = self.available
+        setattr(self, attr, bool(value))
+        if self.available != was:
+            for listener in list(self._power_listeners):
+                try:
+                    listener(self, self.available)
+                except Exception:
+                    log.exception("%s: power listener failed", self.name)
+
+    def add_power_listener(self, listener: Callable[["Device", bool], None]) -> None:
+        """``listener(device, up)`` whenever the device goes down (reboot) or comes back up."""
+        self._power_listeners.append(listener)
 
     # ---------------------------------------------------------------- queries
     def add_listener(self, listener: Listener) -> None:
@@ -290,7 +402,8 @@ class Device:
 
     @property
     def available(self) -> bool:
-        return not (self.dead or self.rebooting or self.spec.has("unreachable"))
+        return not (getattr(self, "_dead", False) or getattr(self, "_rebooting", False)
+                    or self.spec.has("unreachable"))
 
     def running_partitions(self) -> tuple[Partition, Partition]:
         """(active, standby) as the running device reports them (swapped while on trial boot)."""
@@ -325,8 +438,10 @@ class Device:
             except Exception:  # a broken listener must not break the device
                 log.exception("%s: event listener failed", self.name)
 
-    def _event(self, state: State, reason: Reason | None = None, description: str = "", detail: str = "") -> StatusEvent:
-        return StatusEvent(state=state, reason=reason, description=redact(description), reason_detail=redact(detail))
+    def _event(self, state: State, reason: Reason | None = None, description: str = "", detail: str = "",
+               tag: str = "", slot: int | None = None) -> StatusEvent:
+        return StatusEvent(state=state, reason=reason, description=redact(description), reason_detail=redact(detail),
+                           tag=tag, slot=slot)
 
     async def _refuse(self, kind: str, reason: Reason, detail: str) -> AsyncIterator[StatusEvent]:
         event = self._event(_FAIL_STATE[kind], reason, "", detail)
@@ -353,9 +468,7 @@ class Device:
             async for event in self._refuse(kind, *refusal):
                 yield event
             return
-        op = _Operation(kind)
-        self._op = op
-        op.task = asyncio.get_running_loop().create_task(self._drive(op, procedure), name=f"{self.name}:{kind}")
+        op = self._start(kind, procedure)
         async for event in op.follow():
             yield event
             if event.state is State.REBOOTING_DEVICE and self.spec.has("stream_drop_on_reboot"):
@@ -365,15 +478,35 @@ class Device:
         if self.dead or self.rebooting:
             raise DeviceRebooting(f"device {self.name} is rebooting")
 
-    async def _drive(self, op: _Operation, procedure) -> None:
-        def emit(state, reason=None, description="", detail=""):
-            event = self._event(state, reason, description, detail)
+    def _start(self, kind: str, procedure, gate: asyncio.Future | None = None) -> _Operation:
+        """Run ``procedure`` as this device's background operation. With ``gate``, the procedure
+        starts only once the gate is done (or after 5 s): a front end answers the request first."""
+        op = _Operation(kind)
+        self._op = op
+        op.task = asyncio.get_running_loop().create_task(self._drive(op, procedure, gate), name=f"{self.name}:{kind}")
+        return op
+
+    async def _drive(self, op: _Operation, procedure, gate: asyncio.Future | None = None) -> None:
+        def emit(state, reason=None, description="", detail="", tag="", slot=None):
+            event = self._event(state, reason, description, detail, tag, slot)
             op.publish(event)
             self._notify(op.kind, event)
 
         try:
+            if gate is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(gate), 5.0)
+                except asyncio.TimeoutError:
+                    pass
             await procedure(emit)
         except asyncio.CancelledError:
+            if op.abort_requested:
+                slot = self.standby_slot
+                self.partitions["standby"] = replace(self.partitions["standby"], valid=False, committed=False)
+                self._touch(slot)
+                emit(_FAIL_STATE[op.kind], Reason.INTERNAL_ERROR, "", f"{op.kind} aborted on request",
+                     tag="action-aborted", slot=slot)
+                return
             log.info("%s: %s cancelled (simulator stopping)", self.name, op.kind)
             op.aborted = f"device manager of {self.name} is shutting down"
             raise
@@ -411,14 +544,18 @@ class Device:
 
         return self._run(DOWNLOAD, procedure, check)
 
-    async def _download(self, emit, name, version, url, sha256, install_script) -> None:
+    async def _download(self, emit, name, version, url, sha256, install_script, learn: bool = False) -> None:
+        """DMI: ``name``/``version``/``sha256`` are the request's expectations. ``learn`` (BBF): the
+        device learns name and version from the image header and only computes the sha256."""
         t = self.timings
         shown = redact(url)
-        target = f"{name} {version}"
+        slot = self.standby_slot
+        target = "the image" if learn else f"{name} {version}"
         # Flash semantics: writing the standby partition destroys what it held.
-        self.partitions["standby"] = Partition(name, version, committed=False, valid=False, sha256="")
+        self.partitions["standby"] = Partition(name or "", version or "", committed=False, valid=False, sha256="")
+        self._touch(slot, url=strip_userinfo(url), downloaded_at=0.0)
         self._persist()
-        emit(State.COPYING_IMAGE, description=f"downloading {target} from {shown} into the standby partition")
+        emit(State.COPYING_IMAGE, description=f"downloading {target} from {shown} into the standby partition", slot=slot)
 
         last = {"t": time.monotonic(), "step": 0}
         drop_at = float(self.spec.param("download_drop", "drop_at")) if self.spec.has("download_drop") else None
@@ -439,43 +576,54 @@ class Device:
                 if due and now - last["t"] >= 0.2 and received < total:
                     last.update(t=now, step=step)
                     emit(State.COPYING_IMAGE,
-                         description=f"downloaded {received * 100 // total}% ({received}/{total} bytes)")
+                         description=f"downloaded {received * 100 // total}% ({received}/{total} bytes)", slot=slot)
             elif now - last["t"] >= 0.5:
                 last["t"] = now
-                emit(State.COPYING_IMAGE, description=f"downloaded {received} bytes")
+                emit(State.COPYING_IMAGE, description=f"downloaded {received} bytes", slot=slot)
             return chunk
+
+        def failed(reason, detail, tag):
+            self._touch(slot)
+            emit(State.UPGRADE_FAILED, reason, "", detail, tag=tag, slot=slot)
 
         try:
             result = await fetch(url, t.download_rate, on_chunk)
         except FetchError as exc:
             reason = Reason.ERROR_IN_REQUEST if exc.kind == "request" else Reason.INTERNAL_ERROR
-            emit(State.UPGRADE_FAILED, reason, "", f"download of {target} failed: {exc}; standby partition is now invalid")
+            failed(reason, f"download of {target} failed: {exc}; standby partition is now invalid", fetch_error_tag(exc))
             return
-        emit(State.COPYING_IMAGE, description=f"downloaded 100% ({result.size}/{result.size} bytes)")
-        if result.sha256 != sha256:
-            emit(State.UPGRADE_FAILED, Reason.WRONG_IMAGE_CHECKSUM, "",
-                 f"sha256 of the downloaded {target} is {result.sha256}, expected {sha256}; standby partition is now invalid")
+        emit(State.COPYING_IMAGE, description=f"downloaded 100% ({result.size}/{result.size} bytes)", slot=slot)
+        if not learn and result.sha256 != sha256:
+            failed(Reason.WRONG_IMAGE_CHECKSUM,
+                   f"sha256 of the downloaded {target} is {result.sha256}, expected {sha256}; standby partition is now invalid",
+                   "incorrect-hash")
             return
         try:
             header = parse_header(result.head)
         except ImageFormatError as exc:
-            emit(State.UPGRADE_FAILED, Reason.INVALID_IMAGE, "", f"{shown} is not a valid image: {exc}")
+            failed(Reason.INVALID_IMAGE, f"{shown} is not a valid image: {exc}", "revision-corrupt")
             return
-        if (header["name"], header["version"]) != (name, version):
-            emit(State.UPGRADE_FAILED, Reason.INVALID_IMAGE, "",
-                 f"image header says {header['name']} {header['version']}, request says {target}")
+        if learn:
+            name, version, sha256 = header["name"], header["version"], result.sha256
+            target = f"{name} {version}"
+            self.partitions["standby"] = Partition(name, version, committed=False, valid=False, sha256="")
+        elif (header["name"], header["version"]) != (name, version):
+            failed(Reason.INVALID_IMAGE, f"image header says {header['name']} {header['version']}, request says {target}",
+                   "metadata-mismatch")
             return
         script = f" with install script {install_script}" if install_script else ""
-        emit(State.INSTALLING_IMAGE, description=f"installing {target} into the standby partition{script}")
+        emit(State.INSTALLING_IMAGE, description=f"installing {target} into the standby partition{script}", slot=slot)
         if self.spec.has("invalid_image"):
             await asyncio.sleep(t.install_time / 2)
-            emit(State.UPGRADE_FAILED, Reason.INVALID_IMAGE, "",
-                 f"installer rejected {target}: image is not valid for this device; standby partition is now invalid")
+            failed(Reason.INVALID_IMAGE,
+                   f"installer rejected {target}: image is not valid for this device; standby partition is now invalid",
+                   "unsupported-format")
             return
         await asyncio.sleep(t.install_time)
         self.partitions["standby"] = Partition(name, version, committed=False, valid=True, sha256=sha256)
+        self._touch(slot, downloaded_at=time.time())
         self._persist()
-        emit(State.UPGRADE_COMPLETE, description=f"{target} installed in the standby partition")
+        emit(State.UPGRADE_COMPLETE, description=f"{target} installed in the standby partition", slot=slot)
 
     # ---------------------------------------------------------------- ActivateImage
     def activate(self) -> AsyncIterator[StatusEvent]:
@@ -515,7 +663,9 @@ class Device:
             return
         emit(State.COMMITTING_IMAGE, description=f"sanity checks passed on {new.label}; committing")
         self.partitions = {"active": replace(new, committed=True, valid=True), "standby": old}
+        self.active_slot ^= 1
         self.trial = False
+        self._touch(self.active_slot, activated_at=time.time(), committed_at=time.time())
         self._persist()
         emit(State.ACTIVATION_COMPLETE, description=f"{new.label} is active and committed; {old.label} is on standby")
 
@@ -541,9 +691,157 @@ class Device:
         emit(State.REBOOTING_DEVICE, description=f"reverting {self.name} to {new.label}; rebooting without sanity checks")
         # The boot flag is flipped before the reboot: persisted now.
         self.partitions = {"active": new, "standby": old}
+        self.active_slot ^= 1
+        self._touch(self.active_slot, activated_at=time.time(), committed_at=time.time())
         self._persist()
         await self._reboot("revert")
         emit(State.ACTIVATION_COMPLETE, description=f"{new.label} is active; {old.label} is on standby")
+
+    # ---------------------------------------------------------------- BBF (TR-383) semantics
+    # Used by the NETCONF front end. Slots are the BBF revision ids: ``active_slot`` holds the
+    # committed image (partitions["active"]), the other slot the standby partition. ``trial``
+    # means the device runs the standby (activated but not committed). Every method raises
+    # :class:`Refused` for a synchronous error and otherwise starts a background operation whose
+    # StatusEvents carry ``slot`` and, for failures, the BBF ``tag``.
+    @property
+    def standby_slot(self) -> int:
+        return 1 - self.active_slot
+
+    @property
+    def running_slot(self) -> int:
+        return self.standby_slot if self.trial else self.active_slot
+
+    def slot_partition(self, slot: int) -> Partition:
+        return self.partitions["active"] if slot == self.active_slot else self.partitions["standby"]
+
+    @property
+    def downloading_slot(self) -> int | None:
+        return self.standby_slot if self._op is not None and self._op.kind == DOWNLOAD else None
+
+    def _touch(self, slot: int, **fields) -> None:
+        info = self.slot_info[slot]
+        info.changed_at = time.time()
+        for key, value in fields.items():
+            setattr(info, key, value)
+
+    def _bbf_check_busy(self) -> None:
+        self.check_available_for_ops()
+        refusal = self._refusal(DOWNLOAD)
+        if refusal is None:
+            return
+        reason, detail = refusal
+        if reason is Reason.DEVICE_NOT_REACHABLE:
+            raise Refused("component-not-responding", detail)
+        raise Refused("component-busy", detail)
+
+    def _bbf_slot(self, slot: int) -> None:
+        if slot not in (0, 1):
+            raise Refused("unexpected-error", f"no revision {slot} on {self.name}", missing=True)
+
+    def bbf_download(self, url: str, replace_slot: int | None = None, not_available_only: bool = False,
+                     gate: asyncio.Future | None = None) -> tuple[int, Partition]:
+        """Start a download into the slot that is neither active nor committed (or ``replace_slot``,
+        a user-selected target). Returns (slot, what it held before)."""
+        self._bbf_check_busy()
+        try:
+            validate_url(url)
+        except FetchError as exc:
+            scheme = urlsplit(url).scheme if "://" in url else ""
+            tag = "protocol-not-supported-by-peer" if scheme not in ("http", "file") else "invalid-inet-address"
+            raise Refused(tag, str(exc)) from None
+        slot = self.standby_slot
+        if replace_slot is not None:
+            self._bbf_slot(replace_slot)
+            if replace_slot != slot:
+                raise Refused("cannot-overwrite-revision",
+                              f"revision {replace_slot} of {self.name} is committed; it cannot be overwritten")
+        if self.trial:
+            raise Refused("cannot-overwrite-revision",
+                          f"revision {slot} of {self.name} is active (not committed yet); commit or restart first")
+        old = self.partitions["standby"]
+        if not_available_only and old.valid:
+            raise Refused("cannot-overwrite-revision",
+                          f"no not-available revision on {self.name}: revision {slot} holds {old.label} "
+                          "(use not-available-only=false to replace it)")
+
+        async def procedure(emit):
+            await self._download(emit, None, None, url, "", "", learn=True)
+
+        self._start(DOWNLOAD, procedure, gate)
+        return slot, old
+
+    def bbf_abort_download(self, slot: int) -> None:
+        self._bbf_slot(slot)
+        self.check_available_for_ops()
+        op = self._op
+        if op is None or op.kind != DOWNLOAD or slot != self.standby_slot:
+            raise Refused("cannot-abort", f"revision {slot} of {self.name} is not downloading", missing=True)
+        op.abort_requested = True
+        if op.task is not None:
+            op.task.cancel()
+
+    def bbf_activate(self, slot: int, gate: asyncio.Future | None = None) -> None:
+        """Reboot into ``slot``; on passing sanity checks it runs uncommitted (``trial``);
+        on failure the device falls back to the committed image and the slot becomes invalid."""
+        self._bbf_slot(slot)
+        self._bbf_check_busy()
+        part = self.slot_partition(slot)
+        if not part.valid:
+            raise Refused("unexpected-error", f"revision {slot} of {self.name} is not available", missing=True)
+        if slot == self.running_slot:
+            async def again(emit):
+                self._touch(slot, activated_at=time.time())
+                emit(State.ACTIVATION_COMPLETE, description=f"{part.label} is already active", slot=slot)
+
+            self._start(ACTIVATE, again, gate)
+            return
+
+        async def procedure(emit):
+            await self._bbf_activate(emit, slot)
+
+        self._start(ACTIVATE, procedure, gate)
+
+    async def _bbf_activate(self, emit, slot: int) -> None:
+        new = self.slot_partition(slot)
+        committed = self.partitions["active"]
+        emit(State.REBOOTING_DEVICE, description=f"rebooting {self.name} into {new.label} (revision {slot})", slot=slot)
+        self.trial = slot != self.active_slot
+        failing = self.spec.has("activation_sanity_failure") and self.trial
+        await self._reboot("activate", forever=self.spec.has("never_returns"),
+                           checks=self.timings.sanity_time, stay_down=failing)
+        if failing:
+            why = f"sanity checks failed on {new.label}"
+            emit(State.REBOOTING_DEVICE, description=f"{why}; falling back to {committed.label}, rebooting", slot=slot)
+            self.trial = False
+            self.partitions["standby"] = replace(new, committed=False, valid=False)
+            self._touch(slot)
+            self._persist()
+            await self._reboot("fallback")
+            emit(State.ACTIVATION_FAILED, Reason(self.spec.param("activation_sanity_failure", "reason")), "",
+                 f"{why}; fell back to the committed revision {self.active_slot} ({committed.label})",
+                 tag="unexpected-error", slot=slot)
+            return
+        self._touch(slot, activated_at=time.time())
+        self._persist()
+        state = "active and committed" if slot == self.active_slot else "active, not committed"
+        emit(State.ACTIVATION_COMPLETE, description=f"{new.label} (revision {slot}) is {state}", slot=slot)
+
+    def bbf_commit(self, slot: int) -> None:
+        """Make ``slot`` the image the device boots (no reboot)."""
+        self._bbf_slot(slot)
+        self._bbf_check_busy()
+        part = self.slot_partition(slot)
+        if not part.valid:
+            raise Refused("unexpected-error", f"revision {slot} of {self.name} is not available", missing=True)
+        running = self.running_slot
+        if slot != self.active_slot:
+            self.partitions = {"active": replace(part, committed=True), "standby": self.partitions["active"]}
+            self.active_slot = slot
+        self.trial = running != self.active_slot
+        self._touch(slot, committed_at=time.time())
+        self._persist()
+        self._notify(COMMIT, self._event(State.ACTIVATION_COMPLETE, description=f"{part.label} (revision {slot}) "
+                                         "is committed", slot=slot))
 
     # ---------------------------------------------------------------- reboots
     async def _reboot(self, kind: str, forever: bool = False, checks: float = 0.0, stay_down: bool = False) -> None:

@@ -16,8 +16,8 @@ from .persist import StateStore, read_json, write_json_atomic
 from .spec import FleetSpec, SpecError, Timings
 
 log = logging.getLogger("swim_sim.fleet")
-TRANSPORTS = ("dmi",)
-FUTURE_TRANSPORTS = ("netconf", "mixed")
+TRANSPORTS = ("dmi", "netconf", "mixed")
+FUTURE_TRANSPORTS: tuple[str, ...] = ()
 
 
 @dataclass
@@ -35,6 +35,10 @@ class FleetConfig:
     timings: Timings = field(default_factory=Timings)
     transport: str = "dmi"
     tls: object = None  # swim_sim.tls.TlsFiles: the device managers serve (mutual) TLS
+    # NETCONF devices: SSH user, password (None = generated per run), extra authorized_keys file
+    netconf_username: str = "swim"
+    netconf_password: str | None = None
+    authorized_keys: Path | None = None
 
     def validate(self) -> None:
         if self.count < 1:
@@ -64,6 +68,8 @@ class Fleet:
         config.validate()
         self.config = config
         self.devices: list[Device] = []
+        self.transports: dict[str, str] = {}  # device name -> dmi | netconf
+        self.netconf = None  # NetconfFleet when the fleet has NETCONF devices
         self.managers: list[DeviceManager] = []
         self.servers: list[DmiServer] = []
         self.publisher = EventPublisher(config.kafka_topic)
@@ -84,7 +90,10 @@ class Fleet:
             raise SpecError(f"faults file names device(s) not in this fleet: {', '.join(strangers)}")
         store = StateStore(cfg.state_dir)
         self.devices = [Device(name, spec.for_device(name), store) for name in names]
-        chunks = [self.devices[i:i + cfg.per_manager] for i in range(0, len(self.devices), cfg.per_manager)]
+        self.transports = {d.name: device_transport(cfg.transport, i, d.spec.transport)
+                           for i, d in enumerate(self.devices)}
+        dmi_devices = [d for d in self.devices if self.transports[d.name] == "dmi"]
+        chunks = [dmi_devices[i:i + cfg.per_manager] for i in range(0, len(dmi_devices), cfg.per_manager)]
         self.managers = [DeviceManager(chunk, self.publisher, cfg.kafka or "") for chunk in chunks]
         previous = self._previous_ports(names)
         try:
@@ -103,6 +112,13 @@ class Fleet:
                         server.requested_port = 0
                         await server.start()
                 self.servers.append(server)
+            netconf_devices = [d for d in self.devices if self.transports[d.name] == "netconf"]
+            if netconf_devices:
+                from .netconf_fleet import NetconfFleet
+
+                self.netconf = NetconfFleet(cfg, netconf_devices, self._previous_netconf_ports(names),
+                                           dmi_ports=len(self.managers))
+                await self.netconf.start()
             await wait_ready([(s.port, d.uuid) for s, m in zip(self.servers, self.managers) for d in m.devices],
                              timeout=60, tls=cfg.tls)
         except BaseException:
@@ -123,21 +139,34 @@ class Fleet:
             return {}
         return {int(m["index"]): int(m["port"]) for m in data.get("managers", [])}
 
+    def _previous_netconf_ports(self, names: list[str]) -> dict[str, int]:
+        """NETCONF devices keep their port across restarts (one port per device)."""
+        data = read_json(self.fleet_json) if self.fleet_json.exists() else None
+        if not data:
+            return {}
+        return {d["name"]: int(d["port"]) for d in data.get("devices", [])
+                if d.get("transport") == "netconf" and d.get("name") in names and d.get("port")}
+
     def device_records(self) -> list[dict]:
         records = []
         groups = self.config.groups
+        dmi_index = 0
         for index, device in enumerate(self.devices):
-            manager_index = index // self.config.per_manager
-            records.append({
+            record = {
                 "name": device.name,
                 "uuid": device.uuid,
                 "host": "127.0.0.1",
-                "port": self.servers[manager_index].port,
-                "transport": self.config.transport,
-                "manager": manager_index,
+                "transport": self.transports.get(device.name, self.config.transport),
                 "group": groups[index % len(groups)] if groups else None,
                 "faults": sorted(device.spec.faults),
-            })
+            }
+            if record["transport"] == "netconf":
+                record.update(self.netconf.record(device.name))
+            else:
+                manager_index = dmi_index // self.config.per_manager
+                dmi_index += 1
+                record.update(port=self.servers[manager_index].port, manager=manager_index)
+            records.append(record)
         return records
 
     def write_files(self) -> None:
@@ -158,10 +187,22 @@ class Fleet:
             "managers": [{"index": i, "port": s.port, "devices": [d.name for d in m.devices]}
                          for i, (s, m) in enumerate(zip(self.servers, self.managers))],
             "devices": records,
+            **({"netconf": self.netconf.summary()} if self.netconf else {}),
         })
 
     async def stop(self) -> None:
         await asyncio.gather(*(d.shutdown() for d in self.devices), return_exceptions=True)
+        if self.netconf is not None:
+            await self.netconf.stop()
         await asyncio.gather(*(s.stop(0.5) for s in self.servers), return_exceptions=True)
         self.servers = []
         await asyncio.to_thread(self.publisher.close, 5.0)
+
+
+def device_transport(fleet_transport: str, index: int, spec_transport: str = "") -> str:
+    """A device's protocol: its spec's ``transport`` key wins; ``mixed`` alternates dmi, netconf, dmi..."""
+    if spec_transport:
+        return spec_transport
+    if fleet_transport == "mixed":
+        return "dmi" if index % 2 == 0 else "netconf"
+    return fleet_transport

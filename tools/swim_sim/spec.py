@@ -67,7 +67,12 @@ FAULTS: dict[str, dict[str, Any]] = {
     "unreachable": {},
     "flapping": {"flaps": 2, "up_time": 0.3, "down_time": None},
     "stream_drop_on_reboot": {},
+    # NETCONF only: the device does not implement bbf-software-management (capability absent).
+    "no_swm_model": {},
 }
+
+TRANSPORT_NAMES = ("dmi", "netconf")
+NETCONF_FRAMINGS = ("1.0", "1.1")
 
 
 ALARM_SEVERITIES = ("warning", "minor", "major", "critical", "indeterminate")
@@ -155,6 +160,10 @@ class DeviceSpec:
     startup_config: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STARTUP_CONFIG))
     # hardware component name -> alarm severity shown in the physical inventory
     alarms: dict[str, str] = field(default_factory=dict)
+    # device protocol ("" = the fleet's --transport decides) and, for NETCONF, the newest framing
+    # offered at hello ("1.0": only base:1.0 / end-of-message framing)
+    transport: str = ""
+    netconf_framing: str = "1.1"
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
@@ -172,7 +181,8 @@ class DeviceSpec:
 def _apply(spec: DeviceSpec, raw: dict[str, Any], where: str) -> DeviceSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where} must be a mapping")
-    unknown = set(raw) - {"timings", "faults", "partitions", "startup_config", "alarms"}
+    unknown = set(raw) - {"timings", "faults", "partitions", "startup_config", "alarms", "transport",
+                          "netconf_framing"}
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {sorted(unknown)}")
     spec = copy.deepcopy(spec)
@@ -199,6 +209,15 @@ def _apply(spec: DeviceSpec, raw: dict[str, Any], where: str) -> DeviceSpec:
                 if severity not in ALARM_SEVERITIES:
                     raise SpecError(f"alarms.{component}: severity must be one of {', '.join(ALARM_SEVERITIES)}")
             spec.alarms = {**spec.alarms, **{str(k): str(v) for k, v in alarms.items()}}
+        if "transport" in raw:
+            if raw["transport"] not in TRANSPORT_NAMES:
+                raise SpecError(f"transport must be one of {', '.join(TRANSPORT_NAMES)}, got {raw['transport']!r}")
+            spec.transport = str(raw["transport"])
+        if "netconf_framing" in raw:
+            framing = str(raw["netconf_framing"])
+            if framing not in NETCONF_FRAMINGS:
+                raise SpecError(f"netconf_framing must be \"1.0\" or \"1.1\", got {raw['netconf_framing']!r}")
+            spec.netconf_framing = framing
     except SpecError as exc:
         raise SpecError(f"{where}: {exc}") from None
     return spec

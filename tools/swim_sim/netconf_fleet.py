@@ -1,0 +1,94 @@
+"""The NETCONF part of a fleet: host/client keys, credentials, one SSH port per device,
+the known_hosts file and the per-host inventory variables."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+
+from .device import Device
+from .netconf_server import Credentials, NetconfServer
+from .ssh_keys import (known_hosts_text, load_or_create_ed25519, public_line, read_authorized_keys,
+                       write_text_atomic)
+from .spec import SpecError
+
+HOST_KEY_FILE = "ssh_host_ed25519_key"
+CLIENT_KEY_FILE = "netconf_client_key"
+KNOWN_HOSTS_FILE = "known_hosts"
+
+
+class NetconfFleet:
+    def __init__(self, config, devices: list[Device], previous_ports: dict[str, int] | None = None,
+                 dmi_ports: int = 0):
+        self.config = config
+        self.devices = devices
+        self.previous_ports = previous_ports or {}
+        self.dmi_ports = dmi_ports  # with --base-port, NETCONF ports follow the DMI manager ports
+        self.state_dir = Path(config.state_dir).resolve()
+        self.server: NetconfServer | None = None
+        self.password = ""
+        self.ports: dict[str, int] = {}
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / KNOWN_HOSTS_FILE
+
+    @property
+    def client_key(self) -> Path:
+        return self.state_dir / CLIENT_KEY_FILE
+
+    async def start(self) -> None:
+        cfg = self.config
+        host_key = load_or_create_ed25519(self.state_dir / HOST_KEY_FILE)
+        client = load_or_create_ed25519(self.client_key)
+        authorized = {(client.get_name(), client.get_base64())}
+        if cfg.authorized_keys:
+            try:
+                authorized |= read_authorized_keys(cfg.authorized_keys)
+            except OSError as exc:
+                raise SpecError(f"cannot read --authorized-keys {cfg.authorized_keys}: {exc}") from None
+        self.password = cfg.netconf_password or secrets.token_urlsafe(12)
+        self.host_key = host_key
+        self.server = NetconfServer(asyncio.get_running_loop(), host_key,
+                                    Credentials(cfg.netconf_username, self.password, authorized))
+        try:
+            for index, device in enumerate(self.devices):
+                if cfg.base_port is not None:
+                    ncdev = self.server.add_device(device, cfg.base_port + self.dmi_ports + index)
+                else:
+                    try:
+                        ncdev = self.server.add_device(device, self.previous_ports.get(device.name, 0))
+                    except OSError:
+                        ncdev = self.server.add_device(device, 0)
+                self.ports[device.name] = ncdev.port
+        except BaseException:
+            self.server.stop()
+            raise
+        self.server.start()
+        write_text_atomic(self.known_hosts, known_hosts_text(self.ports.values(), host_key))
+
+    def record(self, name: str) -> dict:
+        """fleet.json fields of one NETCONF device; ``host_vars`` go into the inventory."""
+        return {
+            "port": self.ports[name],
+            "manager": None,
+            "host_vars": {
+                "swim_username": self.config.netconf_username,
+                "swim_password": self.password,
+                "swim_known_hosts_file": str(self.known_hosts),
+            },
+        }
+
+    def summary(self) -> dict:
+        return {
+            "username": self.config.netconf_username,
+            "password": self.password,
+            "known_hosts_file": str(self.known_hosts),
+            "client_key_file": str(self.client_key),
+            "host_key": public_line(self.host_key),
+        }
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await asyncio.to_thread(self.server.stop)
+            self.server = None
