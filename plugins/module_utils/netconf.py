@@ -528,6 +528,15 @@ class NetconfDevice(Device):
             raise self._error(operation, reason, f"{describe_revision(revision)} is {revision.state or 'not valid'}"
                               + (f": {detail}" if detail else ""), history=history)
 
+    def _late_notice(self, software: Software, key: str, phase: str, budget: Budget, emit, what: str) -> None:
+        """The state already shows the outcome: record the matching notification (replayed after a
+        reconnect, or still in flight) in the history when it arrives within a moment."""
+        notice = self._wait_for(lambda n: self.dialect.NOTICE_PHASES.get(n.kind) == phase
+                                and self._about(n, software, key), min(0.5, budget.remaining))
+        if notice is not None:
+            state = COMMITTING_IMAGE if phase == "committed" else REBOOTING_DEVICE
+            emit(state, f"notification {notice.kind}: revision {notice.key} {what}")
+
     def _wait_for(self, wanted, wait: float) -> Notice | None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -607,6 +616,7 @@ class NetconfDevice(Device):
                       history) -> Revision:
         """Wait until *target* is the active revision, following the device through its restart."""
         drops = self._drops
+        activated = False
         failed: Notice | None = None
         restarted = False
         settle_until = None
@@ -625,6 +635,7 @@ class NetconfDevice(Device):
             if notice is not None and self._about(notice, software, target.key):
                 phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
                 if phase == "activated":
+                    activated = True
                     emit(REBOOTING_DEVICE, f"notification {notice.kind}: {describe_revision(target)} is active")
                     next_poll = 0.0
                 elif phase == "activate-failed":
@@ -649,6 +660,8 @@ class NetconfDevice(Device):
                 restarted = True
             active = self.dialect.active_revision(current)
             if active is not None and active.key == target.key:
+                if not activated:
+                    self._late_notice(software, target.key, "activated", budget, emit, "is active")
                 return active
             if failed is not None:
                 raise self._error(operation, failed.error_tag or ACTIVATION_FAILED,
@@ -664,6 +677,7 @@ class NetconfDevice(Device):
     def _await_commit(self, operation: str, software: Software, running: Revision, budget: Budget, emit,
                       history) -> Revision:
         next_poll = time.monotonic()
+        committed = False
         while True:
             if budget.expired:
                 raise self._error(operation, "TIMEOUT", f"{describe_revision(running)} not committed within "
@@ -672,6 +686,7 @@ class NetconfDevice(Device):
             if notice is not None and self._about(notice, software, running.key):
                 phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
                 if phase == "committed":
+                    committed = True
                     emit(COMMITTING_IMAGE, f"notification {notice.kind}: {describe_revision(running)} is committed")
                     next_poll = 0.0
                 elif phase == "commit-failed":
@@ -691,6 +706,8 @@ class NetconfDevice(Device):
                 continue
             revision = current.revision(running.key)
             if revision is not None and revision.committed:
+                if not committed:
+                    self._late_notice(software, running.key, "committed", budget, emit, "is committed")
                 return revision
             if revision is None or not revision.active:
                 raise self._error(operation, ACTIVATION_FAILED, f"{describe_revision(running)} is no longer active "
