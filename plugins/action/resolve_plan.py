@@ -18,4 +18,4 @@ class ActionModule(PlanAction):
         if hostvars is None:
             hostvars = self._host_vars(task_vars, groups, document)
         return resolve_task(document, groups, hostvars, params["current_versions"], params["unavailable"],
-                            source=source)
+                            source=source, finished=params["finished"])

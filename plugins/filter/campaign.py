@@ -21,19 +21,64 @@ def campaign_problems(plan, inventory_groups=None, hostvars=None) -> list[str]:
     return validate(plan, inventory_groups, hostvars)
 
 
-def campaign_resolve(plan, groups, hostvars=None, current_versions=None, unavailable=None) -> dict:
+def campaign_resolve(plan, groups, hostvars=None, current_versions=None, unavailable=None, finished=None) -> dict:
     """What escalator.swim.resolve_plan returns on success (batches, host_batch, serial...)."""
     try:
-        return resolve(plan, groups, hostvars, current_versions, unavailable)
+        return resolve(plan, groups, hostvars, current_versions, unavailable, finished)
     except PlanError as error:
         raise AnsibleFilterError(f"campaign plan has {len(error.problems)} problem(s): {error}") from None
 
 
-def campaign_batches(plan, groups, hostvars=None, current_versions=None, unavailable=None) -> list[dict]:
-    return campaign_resolve(plan, groups, hostvars, current_versions, unavailable)["batches"]
+def campaign_batches(plan, groups, hostvars=None, current_versions=None, unavailable=None,
+                     finished=None) -> list[dict]:
+    return campaign_resolve(plan, groups, hostvars, current_versions, unavailable, finished)["batches"]
+
+
+FINAL_OUTCOMES = ("upgraded", "skipped", "rolled_back", "failed")
+
+
+def campaign_finished(rows, retry_failed=False) -> list[str]:
+    """Devices an earlier run of a campaign finished, from the rows of escalator.swim.campaign_status.
+
+    A row is final when its outcome is upgraded, skipped, rolled_back or failed (unless *retry_failed*)
+    - except a failed precheck, which changed nothing on the device and is always tried again.
+    Rows with a stage still running (a stopped controller) are ``in_progress``, never final.
+    """
+    if not isinstance(rows, list):
+        raise AnsibleFilterError("campaign_finished: expects the rows of escalator.swim.campaign_status")
+    final = [outcome for outcome in FINAL_OUTCOMES if not (retry_failed and outcome == "failed")]
+    done = []
+    for row in rows:
+        if not isinstance(row, dict) or row.get("outcome") not in final:
+            continue
+        precheck = (row.get("stages") or {}).get("precheck") or {}
+        if precheck.get("state") == "failed":
+            continue
+        done.append(row.get("device"))
+    return [device for device in done if isinstance(device, str)]
+
+
+def campaign_rollback_order(rows) -> list[list[str]]:
+    """The devices a campaign upgraded, as batches in reverse batch order (what to revert, and how).
+
+    A device counts when its activation succeeded and it was not rolled back yet.
+    """
+    if not isinstance(rows, list):
+        raise AnsibleFilterError("campaign_rollback_order: expects the rows of escalator.swim.campaign_status")
+    batches: dict[int, list[str]] = {}
+    for row in rows:
+        stages = row.get("stages") or {}
+        if (stages.get("activate") or {}).get("state") != "ok":
+            continue
+        if (stages.get("rollback") or {}).get("state") == "ok":
+            continue
+        batch = row.get("batch")
+        batches.setdefault(batch if isinstance(batch, int) else -1, []).append(row["device"])
+    return [sorted(batches[index]) for index in sorted(batches, reverse=True)]
 
 
 class FilterModule:
     def filters(self):
         return {"campaign_problems": campaign_problems, "campaign_resolve": campaign_resolve,
-                "campaign_batches": campaign_batches}
+                "campaign_batches": campaign_batches, "campaign_finished": campaign_finished,
+                "campaign_rollback_order": campaign_rollback_order}

@@ -15,7 +15,8 @@ description:
     code) to C(campaign.log).
   - Every row is replaced atomically, so a controller killed mid-campaign leaves a consistent table that a
     re-run resumes from.
-  - With O(state=query) returns the whole table, also rendered as text.
+  - With O(state=query) returns the whole table, also rendered as text; with O(state=row) the row of one device
+    (empty when the campaign never touched it), which is how a resumed campaign finds where a device stopped.
 author:
   - escalator.swim maintainers (@escalator-swim)
 extends_documentation_fragment:
@@ -49,9 +50,9 @@ options:
     type: str
     choices: [precheck, backup, download, activate, verify, postcheck, rollback]
   state:
-    description: New state of O(stage), or V(query) to read the table.
+    description: New state of O(stage), V(query) to read the table, or V(row) to read the row of O(device).
     type: str
-    choices: [running, ok, failed, skipped, query]
+    choices: [running, ok, failed, skipped, query, row]
     default: query
   error:
     description: Error message (URL credentials are redacted).
@@ -90,8 +91,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 row:
-  description: The device's row after the update.
-  returned: when a state was recorded
+  description: The device's row after the update; with O(state=row), its row as stored (V({}) when there is none).
+  returned: when a state was recorded, and with O(state=row)
   type: dict
 rows:
   description: Every row of the table.

@@ -82,6 +82,13 @@ options:
       - Keep them in O(groups) - removing them instead hides them from their redundancy groups.
     type: list
     elements: str
+  finished:
+    description:
+      - Hosts already done in an earlier run of the same campaign (the C(rolling_upgrade) playbook passes the
+        devices whose status-table row is final). They are in no batch (RV(skipped_hosts) with cause
+        C(finished)) and, unlike O(unavailable), do not count as down in their redundancy groups.
+    type: list
+    elements: str
 seealso:
   - module: escalator.swim.validate_plan
   - module: escalator.swim.sw_version
@@ -185,8 +192,9 @@ skipped_hosts:
   description:
     - Hosts selected by a step but not upgraded, with C(host), C(step), C(version) (from O(current_versions), or
       null), C(cause) and C(reason).
-    - C(cause) is C(on_target) (already runs the target version), C(unavailable) (listed in O(unavailable)) or
-      C(redundancy) (its redundancy group already has C(max_down) members unavailable).
+    - C(cause) is C(on_target) (already runs the target version), C(unavailable) (listed in O(unavailable)),
+      C(finished) (listed in O(finished)) or C(redundancy) (its redundancy group already has C(max_down) members
+      unavailable).
     - Not called C(skipped), which Ansible reads as "the task was skipped".
   returned: success
   type: list
@@ -270,7 +278,7 @@ def main():
     except PlanError as error:
         module.fail_json(msg=f"{source}: {error}", valid=False, problems=error.problems)
     result = resolve_task(document, params["groups"], params["hostvars"], params["current_versions"],
-                          params["unavailable"], source=source)
+                          params["unavailable"], source=source, finished=params["finished"])
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

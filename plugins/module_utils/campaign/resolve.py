@@ -109,10 +109,11 @@ def _pause_message(plan: s.Plan, index: int, step: s.Step, hosts: list[str]) -> 
 
 
 def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping | None = None,
-                 unavailable: t.Iterable[str] = ()) -> dict:
+                 unavailable: t.Iterable[str] = (), finished: t.Iterable[str] = ()) -> dict:
     """The batches of a valid *plan* on *inventory* (see docs/campaign-plan.md, "Resolution")."""
     versions = current_versions or {}
     down = set(unavailable)
+    done = set(finished) - down
     limits, held = redundancy_limits(inventory.redundancy_sets(plan), down)
     coordination = plan.coordination
     claimed: set[str] = set()
@@ -131,6 +132,8 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
             current = active_version(versions.get(host))
             if host in down:
                 cause, reason = "unavailable", "unavailable (given in unavailable: failed precheck or unreachable)"
+            elif host in done:
+                cause, reason = "finished", "finished in an earlier run of this campaign (given in finished)"
             elif current == image.version:
                 cause, reason = "on_target", f"already runs the target version {current}"
             elif host in held:
@@ -183,7 +186,7 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
 
 
 def resolve(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None,
-            unavailable: t.Any = None, *, groups_label: str = "groups") -> dict:
+            unavailable: t.Any = None, finished: t.Any = None, *, groups_label: str = "groups") -> dict:
     """Validate *document* against the inventory, then resolve it; raises :class:`PlanError` listing
     every problem of the plan, of the inventory data and of the plan on that inventory."""
     plan, problems = check(document)
@@ -191,11 +194,12 @@ def resolve(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_vers
     problems = problems + inventory_problems
     if current_versions is not None and not isinstance(current_versions, Mapping):
         problems.append("current_versions: must be a mapping of host to its active version")
-    if unavailable is not None and (not isinstance(unavailable, (list, tuple, set, frozenset))
-                                    or not all(isinstance(host, str) for host in unavailable)):
-        problems.append("unavailable: must be a list of host names")
+    for name, hosts in (("unavailable", unavailable), ("finished", finished)):
+        if hosts is not None and (not isinstance(hosts, (list, tuple, set, frozenset))
+                                  or not all(isinstance(host, str) for host in hosts)):
+            problems.append(f"{name}: must be a list of host names")
     if plan is not None and inventory is not None:
         problems += check_inventory(plan, inventory)
     if problems:
         raise PlanError(problems)
-    return resolve_plan(plan, inventory, current_versions, unavailable or ())
+    return resolve_plan(plan, inventory, current_versions, unavailable or (), finished or ())

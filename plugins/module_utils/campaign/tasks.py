@@ -19,7 +19,8 @@ PLAN_SPEC = {"plan": {"type": "dict"}, "path": {"type": "path"}}
 PLAN_RULES = {"mutually_exclusive": [["plan", "path"]], "required_one_of": [["plan", "path"]]}
 VALIDATE_SPEC = {**PLAN_SPEC, "inventory_groups": {"type": "dict"}, "hostvars": {"type": "dict"}}
 RESOLVE_SPEC = {**PLAN_SPEC, "groups": {"type": "dict"}, "hostvars": {"type": "dict"},
-                "current_versions": {"type": "dict"}, "unavailable": {"type": "list", "elements": "str"}}
+                "current_versions": {"type": "dict"}, "unavailable": {"type": "list", "elements": "str"},
+                "finished": {"type": "list", "elements": "str"}}
 # How many problems `msg` spells out; `problems` always has them all.
 MSG_PROBLEMS = 20
 
@@ -63,9 +64,9 @@ def validate_task(document: t.Any, inventory_groups: t.Any = None, hostvars: t.A
 
 
 def resolve_task(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None,
-                 unavailable: t.Any = None, source: str = "campaign plan") -> dict:
+                 unavailable: t.Any = None, source: str = "campaign plan", finished: t.Any = None) -> dict:
     try:
-        result = resolve(document, groups, hostvars, current_versions, unavailable)
+        result = resolve(document, groups, hostvars, current_versions, unavailable, finished)
     except PlanError as error:
         return _failure(error.problems, source)
     hosts = len(result["host_batch"])

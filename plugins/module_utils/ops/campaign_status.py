@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ..campaign_record import STAGES, STATES, RecordError, record, render, table
+from ..campaign_record import STAGES, STATES, RecordError, read_row, record, render, table
 from .common import ArgumentError
 
 ARGUMENT_SPEC = {
@@ -12,20 +12,26 @@ ARGUMENT_SPEC = {
     "campaign_id": {"type": "str", "required": True},
     "device": {"type": "str"},
     "stage": {"type": "str", "choices": list(STAGES)},
-    "state": {"type": "str", "choices": list(STATES) + ["query"], "default": "query"},
+    "state": {"type": "str", "choices": list(STATES) + ["query", "row"], "default": "query"},
     "error": {"type": "str", "default": ""},
     "error_code": {"type": "str", "default": ""},
     "batch": {"type": "int"},
     "details": {"type": "dict"},
 }
 VALIDATION_RULES = {"required_if": [("state", "running", ("device", "stage")), ("state", "ok", ("device", "stage")),
-                                    ("state", "failed", ("device", "stage")), ("state", "skipped", ("device", "stage"))]}
+                                    ("state", "failed", ("device", "stage")), ("state", "skipped", ("device", "stage")),
+                                    ("state", "row", ("device",))]}
 TASK_VARS = {"campaign_dir": ["swim_campaign_dir"], "campaign_id": ["swim_campaign_id"],
              "device": ["inventory_hostname"], "batch": ["swim_batch"]}
 
 
 def run(ctx) -> dict:
     params = ctx.params
+    if params["state"] == "row":      # one device's row ({} when the campaign never touched it)
+        try:
+            return {"changed": False, "row": read_row(params["campaign_dir"], params["device"]) or {}}
+        except (RecordError, OSError, ValueError) as exc:
+            raise ArgumentError(str(exc))
     if params["state"] == "query":
         rows = table(params["campaign_dir"])
         return {"changed": False, "rows": rows, "table": render(rows),
