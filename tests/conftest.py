@@ -67,6 +67,12 @@ def sim_fleet(tmp_path_factory):
     factory.close()
 
 
+@pytest.fixture(params=["dmi", "netconf"])
+def transport(request):
+    """Device protocol of a test parametrized over both transports: "dmi" (gRPC) or "netconf" (SSH, BBF TR-383)."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def sim_fleet_module(tmp_path_factory):
     """Module-scoped variant of ``sim_fleet`` (one fleet shared by the tests of a module)."""
