@@ -149,12 +149,12 @@ def render_data(device: Device, swm_model: bool = True) -> etree._Element:
         _leaf(rev, SWM_NS, "is-valid", bool(part.valid and state != "downloading"))
         _leaf(rev, SWM_NS, "is-active", slot == device.running_slot)
         _leaf(rev, SWM_NS, "is-committed", slot == device.active_slot)
-        if state in ("available", "in-use"):
-            activate = etree.SubElement(rev, q(SWM_NS, "activate"))
+        if state in ("available", "in-use"):  # the when-conditions of the activate/commit containers
             if info.activated_at:
+                activate = etree.SubElement(rev, q(SWM_NS, "activate"))
                 _leaf(activate, SWM_NS, "last-activated", date_time(info.activated_at))
-            commit = etree.SubElement(rev, q(SWM_NS, "commit"))
             if info.committed_at:
+                commit = etree.SubElement(rev, q(SWM_NS, "commit"))
                 _leaf(commit, SWM_NS, "last-committed", date_time(info.committed_at))
     return data
 

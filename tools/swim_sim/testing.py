@@ -142,6 +142,22 @@ class SimFleet:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    # ------------------------------------------------------------ NETCONF devices
+    def netconf_params(self, name: str) -> dict[str, Any]:
+        """Where and how to reach NETCONF device ``name`` (from fleet.json)."""
+        device = self.device(name)
+        if device.get("transport") != "netconf":
+            raise ValueError(f"{name} is a {device.get('transport')} device, not netconf")
+        info = self.fleet_json["netconf"]
+        return {"host": "127.0.0.1", "port": device["port"], "username": info["username"],
+                "password": info["password"], "known_hosts_file": info["known_hosts_file"],
+                "client_key_file": info["client_key_file"]}
+
+    def netconf(self, name: str, **overrides) -> "NetconfClient":
+        """An ncclient session to device ``name`` (host key checked against the fleet's known_hosts).
+        ``overrides``: password=..., key_filename=..., known_hosts_file=..., timeout=..."""
+        return NetconfClient(self.netconf_params(name), self.workdir, **overrides)
+
     def __enter__(self) -> "SimFleet":
         return self.start()
 
@@ -168,3 +184,150 @@ class FleetFactory:
             except Exception:  # noqa: BLE001 -- teardown must try every fleet
                 pass
         self.fleets.clear()
+
+
+# ---------------------------------------------------------------------------- NETCONF test client
+SWM_NS = "urn:bbf:yang:bbf-software-management"
+HW_NS = "urn:ietf:params:xml:ns:yang:ietf-hardware"
+SWM_FILTER = (f'<hardware xmlns="{HW_NS}"><component><software xmlns="{SWM_NS}"/></component></hardware>')
+
+
+def _action_xml(inner: str) -> str:
+    return (f'<action xmlns="urn:ietf:params:xml:ns:yang:1"><hardware xmlns="{HW_NS}"><component>'
+            f'<name>olt-board</name><software xmlns="{SWM_NS}"><software><name>application-software</name>'
+            f'<revisions>{inner}</revisions></software></software></component></hardware></action>')
+
+
+def download_action(url: str, not_available_only: bool = False, user_replace_id: int | None = None) -> str:
+    from xml.sax.saxutils import escape
+
+    if user_replace_id is not None:
+        target = (f"<selected-by-user><operation>replace</operation><replace><id>{user_replace_id}</id></replace>"
+                  "</selected-by-user>")
+    else:
+        target = ("<selected-by-system><operation>replace-or-create</operation><replace><not-available-only>"
+                  f"{str(not_available_only).lower()}</not-available-only></replace></selected-by-system>")
+    return _action_xml(f"<download><download><source><url>{escape(url)}</url></source><target>{target}</target>"
+                       "</download></download>")
+
+
+def revision_action(revision: int, verb: str) -> str:
+    return _action_xml(f"<revision><id>{revision}</id><{verb}><{verb}/></{verb}></revision>")
+
+
+class NetconfClient:
+    """A thin ncclient wrapper for tests: revisions as dicts, BBF actions, notifications as tuples."""
+
+    def __init__(self, params: dict[str, Any], workdir: Path, *, password: str | None = None,
+                 key_filename: str | None = None, known_hosts_file: str | None = None, hostkey_verify: bool = True,
+                 timeout: float = 15.0):
+        from ncclient import manager
+
+        self.params = params
+        ssh_config = Path(workdir) / f"ssh_config.{params['port']}"
+        known = known_hosts_file or params["known_hosts_file"]
+        ssh_config.write_text(f"Host *\n  UserKnownHostsFile {known}\n")
+        kwargs: dict[str, Any] = {"look_for_keys": False, "allow_agent": False}
+        if key_filename:
+            kwargs["key_filename"] = key_filename
+        else:
+            kwargs["password"] = params["password"] if password is None else password
+        self.m = manager.connect(host=params["host"], port=params["port"], username=params["username"],
+                                 hostkey_verify=hostkey_verify, ssh_config=str(ssh_config), timeout=timeout, **kwargs)
+        self.m.timeout = timeout
+
+    def __enter__(self) -> "NetconfClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            if self.m.connected:
+                self.m.close_session()
+        except Exception:  # noqa: BLE001 -- the device may have dropped the session (reboot)
+            pass
+
+    @property
+    def capabilities(self) -> list[str]:
+        return list(self.m.server_capabilities)
+
+    def get(self, flt: str | None = SWM_FILTER):
+        return self.m.get(filter=("subtree", flt) if flt else None)
+
+    def revisions(self) -> dict[int, dict[str, Any]]:
+        """{id: {state, version, product-code, hash, url, is-valid, is-active, is-committed, ...}}"""
+        result: dict[int, dict[str, Any]] = {}
+        for rev in self.get().data_ele.iter(f"{{{SWM_NS}}}revision"):
+            entry: dict[str, Any] = {}
+            for child in rev:
+                name = child.tag.split("}")[1]
+                if name == "source":
+                    entry["url"] = child.findtext(f"{{{SWM_NS}}}url")
+                elif name in ("activate", "commit"):
+                    for leaf in child:
+                        entry[leaf.tag.split("}")[1]] = (leaf.text or "").strip()
+                elif len(child) == 0:
+                    text = (child.text or "").strip()
+                    entry[name] = {"true": True, "false": False}.get(text, text)
+            result[int(entry["id"])] = entry
+        return result
+
+    def action(self, xml: str):
+        from ncclient.xml_ import to_ele
+
+        return self.m.dispatch(to_ele(xml))
+
+    def download(self, url: str, **kwargs) -> int:
+        reply = self.action(download_action(url, **kwargs))
+        from lxml import etree
+
+        root = etree.fromstring(reply.xml.encode())
+        return int(root.xpath("//*[local-name()='target']/*[local-name()='id']")[0].text)
+
+    def activate(self, revision: int):
+        return self.action(revision_action(revision, "activate"))
+
+    def commit(self, revision: int):
+        return self.action(revision_action(revision, "commit"))
+
+    def abort_download(self, revision: int):
+        return self.action(revision_action(revision, "abort-download"))
+
+    def subscribe(self, start_time: str | None = None) -> None:
+        self.m.create_subscription(start_time=start_time)
+
+    def notifications(self, until: str | None = None, timeout: float = 20.0, limit: int = 50) -> list[tuple]:
+        """Take notifications as (name, revision id, error tag, message) until one named ``until``
+        (or ``timeout`` with no notification, or ``limit``)."""
+        import time
+
+        found = []
+        deadline = time.monotonic() + timeout
+        while len(found) < limit and time.monotonic() < deadline:
+            note = self.m.take_notification(block=True, timeout=max(0.1, deadline - time.monotonic()))
+            if note is None:
+                break
+            found.append(parse_notification(note.notification_ele))
+            if until and found[-1][0] == until:
+                break
+        return found
+
+
+def parse_notification(envelope) -> tuple:
+    """(name, revision id or None, error tag or None, message or None) of a notification element."""
+    body = [c for c in envelope if not c.tag.endswith("}eventTime")][0]
+    revision = next(body.iter(f"{{{SWM_NS}}}revision"), None)
+    if revision is None:
+        return (body.tag.split("}")[1], None, None, None)
+    leaf = revision
+    while True:
+        kids = [c for c in leaf if not c.tag.endswith("}id")]
+        if not kids or leaf.tag.endswith("}error"):
+            break
+        leaf = kids[0]
+        if leaf.tag.split("}")[1] not in ("activate", "commit", "abort-download"):
+            break
+    return (leaf.tag.split("}")[1], int(revision.findtext(f"{{{SWM_NS}}}id")),
+            leaf.findtext(f"{{{SWM_NS}}}error/{{{SWM_NS}}}tag"), leaf.findtext(f"{{{SWM_NS}}}error/{{{SWM_NS}}}message"))
