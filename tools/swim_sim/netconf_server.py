@@ -533,8 +533,21 @@ class NetconfDevice:
                 sessions = list(self._sessions.values())
             for session in sessions:
                 session.closing = True
-            for transport in list(self.transports):
+            for transport in self.transport_list():
                 self.server.drop_transport(transport)
+
+    def transport_list(self) -> list[paramiko.Transport]:
+        with self._lock:
+            return list(self.transports)
+
+    def add_transport(self, transport: paramiko.Transport) -> bool:
+        """Track a new connection; False when the device has too many live ones."""
+        with self._lock:
+            self.transports = {t for t in self.transports if t.is_active()}
+            if len(self.transports) >= MAX_CONNECTIONS_PER_DEVICE:
+                return False
+            self.transports.add(transport)
+            return True
 
 
 def _event_notification(kind: str, event: StatusEvent) -> etree._Element | None:
@@ -669,22 +682,28 @@ class NetconfServer:
             return
         conn.setblocking(True)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        ncdev.transports = {t for t in ncdev.transports if t.is_active()}
-        if not ncdev.device.available or len(ncdev.transports) >= MAX_CONNECTIONS_PER_DEVICE:
-            if ncdev.device.available:
-                log.warning("%s: too many NETCONF connections (%d); refusing one", ncdev.name, len(ncdev.transports))
+        if not ncdev.device.available:
             conn.close()
             return
         try:
             transport = paramiko.Transport(conn)
+        except Exception as exc:
+            log.warning("%s: SSH start failed: %s", ncdev.name, exc)
+            conn.close()
+            return
+        if not ncdev.add_transport(transport):
+            log.warning("%s: too many NETCONF connections (%d); refusing one", ncdev.name,
+                        MAX_CONNECTIONS_PER_DEVICE)
+            conn.close()
+            return
+        try:
             transport.add_server_key(self.host_key)
             transport.set_subsystem_handler("netconf", NetconfSession, ncdev)
             transport.start_server(event=threading.Event(), server=_SshServer(self.credentials, ncdev.name))
         except Exception as exc:
             log.warning("%s: SSH start failed: %s", ncdev.name, exc)
+            transport.close()
             conn.close()
-            return
-        ncdev.transports.add(transport)
 
     def drop_transport(self, transport: paramiko.Transport | None) -> None:
         """Cut an SSH connection at once (shutdown the socket) and clean it up in the background."""
@@ -709,7 +728,7 @@ class NetconfServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         for ncdev in self.devices:
-            for transport in list(ncdev.transports):
+            for transport in ncdev.transport_list():
                 try:
                     transport.sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -719,7 +738,7 @@ class NetconfServer:
             except OSError:
                 pass
         for ncdev in self.devices:
-            for transport in list(ncdev.transports):
+            for transport in ncdev.transport_list():
                 transport.close()
         self._selector.close()
         self._wake_r.close()

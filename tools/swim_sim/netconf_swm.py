@@ -27,8 +27,8 @@ SWM_REVISION = "2025-07-02"
 COMPONENT = "olt-board"
 SOFTWARE = "application-software"
 MAX_REVISIONS = 2
-SWM_CAPABILITIES = ("download-target-selection-by-system", "download-target-selection-by-user", "validate",
-                    "activate", "commit")
+# The capability leaf-list (the contract's four; selected-by-user targets are accepted as well)
+SWM_CAPABILITIES = ("download-target-selection-by-system", "validate", "activate", "commit")
 
 BASE_10 = "urn:ietf:params:netconf:base:1.0"
 BASE_11 = "urn:ietf:params:netconf:base:1.1"
@@ -48,8 +48,7 @@ def capabilities(framing: str = "1.1", swm_model: bool = True) -> list[str]:
     ]
     if swm_model:
         caps.append(f"{SWM_NS}?module={SWM_MODULE}&revision={SWM_REVISION}"
-                    "&features=software-management-actions,download-target-selection-by-system,"
-                    "download-target-selection-by-user")
+                    "&features=software-management-actions,download-target-selection-by-system")
     return caps
 
 
