@@ -34,14 +34,16 @@ def campaign_batches(plan, groups, hostvars=None, current_versions=None, unavail
     return campaign_resolve(plan, groups, hostvars, current_versions, unavailable, finished)["batches"]
 
 
-FINAL_OUTCOMES = ("upgraded", "skipped", "rolled_back", "failed")
+# Not "skipped": a device left out (on the target, or held back by its redundancy group) is checked again.
+FINAL_OUTCOMES = ("upgraded", "rolled_back", "failed")
 
 
 def campaign_finished(rows, retry_failed=False) -> list[str]:
     """Devices an earlier run of a campaign finished, from the rows of escalator.swim.campaign_status.
 
-    A row is final when its outcome is upgraded, skipped, rolled_back or failed (unless *retry_failed*)
-    - except a failed precheck, which changed nothing on the device and is always tried again.
+    A row is final when its outcome is upgraded, rolled_back or failed (unless *retry_failed*) - except a
+    failed precheck, which changed nothing on the device and is always tried again. Skipped devices are
+    not final either (held back by a redundancy group, a re-run may upgrade them).
     Rows with a stage still running (a stopped controller) are ``in_progress``, never final.
     """
     if not isinstance(rows, list):

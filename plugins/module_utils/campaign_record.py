@@ -119,6 +119,9 @@ def outcome_of(row: dict) -> str:
         return "upgraded"
     if states and all(state == "skipped" for state in states.values()):
         return "skipped"
+    # Checked, then left out (already on the target, or held back by its redundancy group).
+    if states.get("verify") == "skipped" and not {"download", "activate"} & states.keys():
+        return "skipped"
     return "pending"
 
 

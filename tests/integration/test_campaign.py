@@ -71,17 +71,50 @@ def test_rolling_upgrade_campaign(sim_fleet, image_server, tmp_path):
     assert (campaign / "snapshots" / "olt-001" / "post.json").is_file()
     assert "partially failed" in run.stdout
 
-    # The same campaign again: finished devices are skipped; the failed one holds no usable standby
-    # any more (its failed image), so its precheck stops it before anything reboots.
+    # The same campaign again: every row is final (upgraded, or failed and back on its old image), so the
+    # re-run leaves every device alone: no reboot, the same table.
+    before = table_states(campaign)
     reboots_before = len(fleet.reboots())
     again = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env=env,
                          extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
-    assert again.returncode == 2, again.stdout[-3000:]
-    new_reboots = fleet.reboots()[reboots_before:]
-    assert new_reboots == []
-    rows = {p.stem: json.loads(p.read_text()) for p in (campaign / "status").glob("*.json")}
-    assert rows[FAILING]["stages"]["precheck"]["state"] == "failed"
-    assert rows["olt-001"]["stages"]["verify"]["state"] == "skipped"
+    assert again.returncode == 2, again.stdout[-3000:]      # still partially failed: olt-005 failed
+    assert fleet.reboots()[reboots_before:] == []
+    assert table_states(campaign) == before
+    assert "olt-001" in again.stdout and "partially failed" in again.stdout
+
+
+def table_states(campaign) -> dict:
+    """{device: (outcome, {stage: state})}: the status table without its times."""
+    rows = [json.loads(p.read_text()) for p in (campaign / "status").glob("*.json")]
+    return {row["device"]: (row["outcome"], {name: stage["state"] for name, stage in row["stages"].items()})
+            for row in rows}
+
+
+def test_a_pair_member_failing_its_precheck_holds_back_its_partner(sim_fleet, image_server, tmp_path):
+    """The failed precheck is passed to the resolver as `unavailable`: only the partner is held back."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(4, groups=["a"], faults={"devices": {PAIR[0]: {"alarms": {"fan-2": "major"}}}})
+    inventory = yaml.safe_load(fleet.inventory.read_text())
+    for name, host in inventory["all"]["children"]["swim_fleet"]["children"]["a"]["hosts"].items():
+        if name in PAIR:
+            host["swim_redundancy_pair"] = "p1"
+    fleet.inventory.write_text(yaml.safe_dump(inventory))
+    document = plan_for(image)
+    document["campaign"]["groups"] = [{"name": "first", "group": "a", "batch": {"size": 2}}]
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(document))
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert run.returncode == 2, run.stdout[-4000:]
+    versions = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
+    assert versions == {"olt-001": "2.0.0", "olt-002": "1.0.0", "olt-003": "2.0.0", "olt-004": "1.0.0"}
+    rows = table_states(state / "campaigns" / "it-campaign")
+    assert rows["olt-002"][1]["precheck"] == "failed"
+    assert rows["olt-004"] == ("skipped", {"precheck": "ok", "backup": "ok", "verify": "skipped"})
+    status = json.loads((state / "campaigns" / "it-campaign" / "status" / "olt-004.json").read_text())
+    assert "redundancy group" in status["stages"]["verify"]["error"]
+    assert {r["device"] for r in fleet.reboots()} == {"olt-001", "olt-003"}
 
 
 def test_a_device_held_by_another_campaign_is_refused(sim_fleet, image_server, tmp_path):

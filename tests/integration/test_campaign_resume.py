@@ -1,0 +1,133 @@
+"""A campaign whose controller is killed mid-batch (SIGKILL to the ansible-playbook process group while a
+batch is activating) and then re-run ends exactly as the same campaign run without interruption: the same
+image on every device (the simulator's own state files) and the same status table."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import yaml
+
+from ansible_runner import BIN, ROOT, ansible_env, run_playbook
+from test_campaign import overlaps, table_states
+
+PAIR = ("olt-002", "olt-004")
+FAILING = "olt-005"
+# Reboots long enough for the kill to land while the first batch is activating.
+TIMINGS = {"reboot_time": 2.5, "sanity_time": 0.3}
+
+
+def plan_for(image) -> dict:
+    return {"campaign": {
+        "id": "it-resume",
+        "images": {"default": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256}},
+        "groups": [
+            {"name": "first", "group": "a", "batch": {"size": 2}},
+            {"name": "second", "group": "b", "depends_on": ["first"], "batch": {"size": 2}},
+        ],
+        "redundancy_groups": [{"name": "pairs", "var": "swim_redundancy_pair"}],
+        "timeouts": {"precheck": 30, "backup": 30, "download": 60, "activate": 60, "revert": 60, "postcheck": 30},
+        "verification": {"sensor_tolerance": {"temperature*": 10}},
+        "recovery": {"policy": "revert_device", "failure_threshold": "100%"},
+    }}
+
+
+def make_fleet(sim_fleet):
+    fleet = sim_fleet(6, groups=["a", "b"], timings=TIMINGS,
+                      faults={"devices": {FAILING: {"faults": ["activation_sanity_failure"]}}})
+    inventory = yaml.safe_load(fleet.inventory.read_text())
+    for group in inventory["all"]["children"]["swim_fleet"]["children"].values():
+        for name, host in group["hosts"].items():
+            if name in PAIR:
+                host["swim_redundancy_pair"] = "p1"
+    fleet.inventory.write_text(yaml.safe_dump(inventory))
+    return fleet
+
+
+def versions(fleet) -> dict:
+    return {d["name"]: (fleet.state(d["name"])["partitions"]["active"]["version"],
+                        fleet.state(d["name"])["partitions"]["standby"]["version"]) for d in fleet.devices}
+
+
+def activating(campaign) -> list[str]:
+    """Devices whose row says their activation is running right now."""
+    found = []
+    for path in (campaign / "status").glob("*.json"):
+        try:
+            row = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if row.get("stages", {}).get("activate", {}).get("state") == "running":
+            found.append(row["device"])
+    return found
+
+
+def test_killed_controller_then_rerun_ends_like_an_uninterrupted_campaign(sim_fleet, image_server, tmp_path):
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(plan_for(image)))
+    extra = {"swim_plan": str(plan), "swim_auto_approve": True}
+
+    # The reference: the same campaign on an identical fleet, never interrupted.
+    reference_fleet = make_fleet(sim_fleet)
+    reference_state = tmp_path / "reference"
+    reference = run_playbook("escalator.swim.rolling_upgrade", reference_fleet.inventory,
+                             env={"SWIM_STATE_DIR": str(reference_state)}, extra_vars=extra)
+    assert reference.returncode == 2, reference.stdout[-4000:]        # partially failed: olt-005
+    expected_versions = versions(reference_fleet)
+    expected_table = table_states(reference_state / "campaigns" / "it-resume")
+    assert expected_versions[FAILING][0] == "1.0.0"
+    assert sum(active == "2.0.0" for active, _ in expected_versions.values()) == 5
+    reference_fleet.stop()
+
+    # The interrupted campaign: kill the whole controller (ansible-playbook and its forked workers)
+    # with SIGKILL while the first batch is activating. The simulated devices carry on alone.
+    fleet = make_fleet(sim_fleet)
+    state = tmp_path / "state"
+    campaign = state / "campaigns" / "it-resume"
+    command = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), "escalator.swim.rolling_upgrade",
+               "-e", json.dumps(extra)]
+    log = (tmp_path / "killed.log").open("w")
+    proc = subprocess.Popen(command, cwd=ROOT, env=ansible_env({"SWIM_STATE_DIR": str(state)}),
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 180
+    interrupted: list[str] = []
+    try:
+        while time.monotonic() < deadline and proc.poll() is None and not interrupted:
+            interrupted = activating(campaign)
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        log.close()
+    assert interrupted, "the campaign never reached an activation:\n" + (tmp_path / "killed.log").read_text()[-3000:]
+    assert proc.returncode == -signal.SIGKILL
+    rows_at_kill = table_states(campaign)
+    assert all(rows_at_kill[name][0] == "in_progress" for name in interrupted)
+    assert list((state / "locks").glob("*.lock")), "a killed controller leaves its locks behind"
+
+    # Re-run the same campaign to completion.
+    rerun = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                         extra_vars=extra)
+    assert rerun.returncode == 2, rerun.stdout[-6000:]
+
+    assert versions(fleet) == expected_versions
+    assert table_states(campaign) == expected_table
+    assert not overlaps(fleet.reboots(), *PAIR)
+    assert not list((state / "locks").glob("*.lock"))
+    # The interrupted devices were brought to a known state first: the stage left running is closed
+    # with what the device said, before the resumed upgrade took it from there.
+    entries = [json.loads(line) for line in (campaign / "campaign.log").read_text().splitlines()]
+    for name in interrupted:
+        closed = [e for e in entries if e["device"] == name and e["error_code"] == "INTERRUPTED"]
+        assert closed and closed[0]["action"] == "activate", entries
+        later = entries[entries.index(closed[0]):]
+        assert any(e["device"] == name and e["action"] == "postcheck" and e["result"] == "ok" for e in later)
+    # Each interrupted device rebooted into the new image exactly once (the re-run did not upgrade it again).
+    for name in interrupted:
+        assert [r for r in fleet.reboots() if r["device"] == name].__len__() == 1, fleet.reboots()
