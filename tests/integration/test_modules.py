@@ -1,4 +1,10 @@
-"""The five device modules through real ansible-playbook against a real simulator fleet (DMI gRPC)."""
+"""The five device modules through real ansible-playbook against a real simulator fleet.
+
+Every scenario runs once per transport (the ``transport`` fixture: DMI gRPC and NETCONF over SSH):
+the playbooks are the same, only the fleet's ``swim_transport`` differs. Where the transports
+name a reason differently (DMI reason vs bbf-software-management error identity), the expected
+reason is looked up per transport.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +28,9 @@ def active_versions(fleet) -> dict[str, str]:
     return {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
 
 
-def test_upgrade_20_devices_then_second_run_changes_nothing(sim_fleet, target_image, tmp_path):
-    fleet = sim_fleet(20, per_manager=4)
+def test_upgrade_20_devices_then_second_run_changes_nothing(sim_fleet, transport, target_image, tmp_path):
+    fleet = sim_fleet(20, per_manager=4, transport=transport)
+    assert {d["transport"] for d in fleet.devices} == {transport}
     first = run_playbook("upgrade.yml", fleet.inventory, extra_vars={"image": target_image})
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
     assert len(first.recap) == 20
@@ -38,8 +45,8 @@ def test_upgrade_20_devices_then_second_run_changes_nothing(sim_fleet, target_im
     assert len(fleet.reboots()) == 20, "an idempotent run must not reboot anything"
 
 
-def test_check_mode_predicts_and_touches_nothing(sim_fleet, target_image):
-    fleet = sim_fleet(2)
+def test_check_mode_predicts_and_touches_nothing(sim_fleet, transport, target_image):
+    fleet = sim_fleet(2, transport=transport)
     run = run_playbook("upgrade.yml", fleet.inventory, extra_vars={"image": target_image}, check=True, diff=True)
     assert run.returncode == 0, run.stdout[-3000:]
     assert all(c["changed"] == 2 and c["failed"] == 0 for c in run.recap.values()), run.recap
@@ -62,53 +69,88 @@ FAULTS = {
 }
 
 
-def test_every_fault_gives_the_right_outcome(sim_fleet, target_image, tmp_path):
-    fleet = sim_fleet(11, faults={"devices": {name: {"faults": faults} for name, faults in FAULTS.items()}})
+# The reason each failing device must show in msg, per transport: DMI reasons, and on NETCONF the
+# bbf-software-management error identity the device sent (or the client's own name for what it detects).
+FAULT_REASONS = {
+    "dmi": {
+        "olt-002": "WRONG_IMAGE_CHECKSUM",
+        "olt-003": "INTERNAL_ERROR",
+        "olt-004": "INVALID_IMAGE",
+        "olt-007": "OPERATION_ALREADY_IN_PROGRESS",
+        "olt-008": ("DEVICE_UNREACHABLE", "UNAVAILABLE"),
+    },
+    "netconf": {
+        # the device learns the image from the file; the client compares the hash leaf with sha256
+        "olt-002": ("WRONG_IMAGE_CHECKSUM", "bbf-software-management:incorrect-hash"),
+        "olt-003": "bbf-software-management:connection-reset-by-peer",
+        "olt-004": "bbf-software-management:unsupported-format",
+        "olt-007": "bbf-software-management:component-busy",
+        "olt-008": "CONNECTION_REFUSED",
+    },
+}
+
+
+def test_every_fault_gives_the_right_outcome(sim_fleet, transport, target_image, tmp_path):
+    fleet = sim_fleet(11, transport=transport,
+                      faults={"devices": {name: {"faults": faults} for name, faults in FAULTS.items()}})
     run = run_playbook("record_upgrade.yml", fleet.inventory, results_dir=tmp_path / "results",
                        extra_vars={"image": target_image, "activate_timeout": 10, "activate_stall_timeout": 3,
                                    "swim_connect_timeout": 2})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     result = {d["name"]: run.results(d["name"]) for d in fleet.devices}
+    reasons = FAULT_REASONS[transport]
 
     def failed(name, step, reason):
         step_result = result[name][step]
         assert step_result.get("failed") is True, (name, step_result)
         assert step_result["msg"].startswith(f"{name}: "), step_result["msg"]
-        assert reason in step_result["msg"], (name, step_result["msg"])
+        assert f" over {transport} " in step_result["msg"], step_result["msg"]
+        expected = reason if isinstance(reason, tuple) else (reason,)
+        assert any(r in step_result["msg"] for r in expected), (name, step_result["msg"])
         return step_result
 
     for ok in ("olt-001", "olt-009", "olt-010", "olt-011"):
         assert result[ok]["activate"].get("changed") is True, (ok, result[ok]["activate"])
         assert result[ok]["versions"]["active_version"] == "2.0.0", ok
-    failed("olt-002", "download", "WRONG_IMAGE_CHECKSUM")
-    dropped = failed("olt-003", "download", "INTERNAL_ERROR")
+    failed("olt-002", "download", reasons["olt-002"])
+    dropped = failed("olt-003", "download", reasons["olt-003"])
     assert dropped["status_history"][-1]["state"] == "UPGRADE_FAILED"
-    failed("olt-004", "download", "INVALID_IMAGE")
+    failed("olt-004", "download", reasons["olt-004"])
     fallback = failed("olt-005", "activate", "device is running swim-olt 1.0.0")
     assert fallback["fell_back_to"]["version"] == "1.0.0"
     assert result["olt-005"]["versions"]["active_version"] == "1.0.0"
     failed("olt-006", "activate", "TIMEOUT")
-    failed("olt-007", "download", "OPERATION_ALREADY_IN_PROGRESS")
-    unreachable = result["olt-008"]["download"]
-    assert unreachable["failed"] is True and unreachable["msg"].startswith("olt-008: GetSoftwareVersion")
-    assert "DEVICE_UNREACHABLE" in unreachable["msg"] or "UNAVAILABLE" in unreachable["msg"]
-    # progress was streamed for a successful download
-    progress = [e for e in result["olt-001"]["download"]["status_history"] if e["state"] == "COPYING_IMAGE"]
-    assert progress and "%" in progress[-1]["description"]
+    failed("olt-007", "download", reasons["olt-007"])
+    unreachable = failed("olt-008", "download", reasons["olt-008"])
+    assert unreachable["msg"].startswith("olt-008: GetSoftwareVersion")
+    download_history = result["olt-001"]["download"]["status_history"]
+    if transport == "dmi":
+        # progress was streamed for a successful download
+        progress = [e for e in download_history if e["state"] == "COPYING_IMAGE"]
+        assert progress and "%" in progress[-1]["description"]
+    else:
+        # NETCONF reports no percentage: the model's notification is in the history
+        assert any("notification revision-downloaded" in e.get("description", "") for e in download_history)
+        assert result["olt-005"]["activate"]["reason"].startswith("bbf-software-management:")
     # devices that failed before activation still run their old image
     for name in ("olt-002", "olt-003", "olt-004", "olt-007"):
         assert fleet.state(name)["partitions"]["active"]["version"] == "1.0.0", name
 
 
-def test_snapshot_gate_and_revert(sim_fleet, target_image, tmp_path):
-    fleet = sim_fleet(2)
+# Why the revert right after the download is refused: the DMI manager refuses itself; over NETCONF the
+# client refuses, the standby revision never having been committed (no commit/last-committed).
+EARLY_REVERT_REASON = {"dmi": "DEVICE_IN_WRONG_STATE", "netconf": "NOT_KNOWN_GOOD"}
+
+
+def test_snapshot_gate_and_revert(sim_fleet, transport, target_image, tmp_path):
+    fleet = sim_fleet(2, transport=transport)
     run = run_playbook("snapshot_revert.yml", fleet.inventory, results_dir=tmp_path / "results",
                        extra_vars={"image": target_image, "previous_version": "1.0.0"})
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     for device in fleet.devices:
         result = run.results(device["name"])
         assert result["early_revert"]["failed"] is True
-        assert "DEVICE_IN_WRONG_STATE" in result["early_revert"]["msg"]
+        assert EARLY_REVERT_REASON[transport] in result["early_revert"]["msg"]
         assert result["gate"]["passed"] is True and result["gate"]["violations"] == []
         assert result["pre"]["snapshot"]["inventory"]["components"], "inventory must be recorded"
         assert result["revert"]["changed"] is True
@@ -122,8 +164,8 @@ def test_snapshot_gate_and_revert(sim_fleet, target_image, tmp_path):
         assert pre["versions"]["active"][0]["version"] == "1.0.0"
 
 
-def test_credentials_in_urls_never_show(sim_fleet, auth_image_server, tmp_path):
-    fleet = sim_fleet(1)
+def test_credentials_in_urls_never_show(sim_fleet, transport, auth_image_server, tmp_path):
+    fleet = sim_fleet(1, transport=transport)
     image = auth_image_server.make_image(TARGET["name"], TARGET["version"], size=64 * 1024)
     url = auth_image_server.url_for(image.filename)
     assert "s3cret" in url
@@ -137,8 +179,8 @@ def test_credentials_in_urls_never_show(sim_fleet, auth_image_server, tmp_path):
         assert "s3cret" not in text
 
 
-def test_bad_input_fails_cleanly_without_device_call(sim_fleet, target_image, tmp_path):
-    fleet = sim_fleet(1)
+def test_bad_input_fails_cleanly_without_device_call(sim_fleet, transport, target_image, tmp_path):
+    fleet = sim_fleet(1, transport=transport)
     bad = {**target_image, "sha256": "123"}
     run = run_playbook("record_upgrade.yml", fleet.inventory, results_dir=tmp_path / "results",
                        extra_vars={"image": bad})
@@ -148,8 +190,8 @@ def test_bad_input_fails_cleanly_without_device_call(sim_fleet, target_image, tm
     assert fleet.state("olt-001")["partitions"]["standby"]["version"] == "0.9.0"
 
 
-def test_module_defaults_action_group(sim_fleet, tmp_path):
-    fleet = sim_fleet(1)
+def test_module_defaults_action_group(sim_fleet, transport, tmp_path):
+    fleet = sim_fleet(1, transport=transport)
     inventory = yaml.safe_load(fleet.inventory.read_text())
     host = inventory["all"]["children"]["swim_fleet"]["hosts"]["olt-001"]
     port = host.pop("swim_port")
