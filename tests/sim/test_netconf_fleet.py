@@ -33,7 +33,7 @@ def test_state_survives_a_simulator_restart(sim_fleet, image_server):
         client.subscribe()
         client.download(image.url)
         client.notifications(until="revision-downloaded")
-        client.activate(1)  # activated, never committed
+        client.activate_and_wait_drop(1)  # activated, never committed
     while time.monotonic() < deadline:  # bounded wait until olt-002 runs revision 1
         try:
             with fleet.netconf("olt-002") as client:
@@ -101,3 +101,42 @@ def test_netconf_fleet_of_200(sim_fleet):
     for name in ("olt-001", "olt-100", "olt-200"):
         with fleet.netconf(name) as client:
             assert client.revisions()[0]["version"] == "1.0.0"
+
+
+def test_concurrent_upgrades_of_ten_devices(sim_fleet, image_server):
+    """Ten clients upgrade ten devices of one process at the same time (download, activate, reconnect,
+    replay, commit): sessions, notifications and reboots of different devices do not interfere."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime, timezone
+
+    image = image_server.make_image("swim-olt", "3.0.0", size=SIZE)
+    fleet = sim_fleet(10, transport="netconf")
+
+    def upgrade(name):
+        since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with fleet.netconf(name) as client:
+            client.subscribe()
+            target = client.download(image.url)
+            assert client.notifications(until="revision-downloaded")[-1][:2] == ("revision-downloaded", target)
+            client.activate_and_wait_drop(target)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = fleet.netconf(name)
+                break
+            except Exception:  # noqa: BLE001 -- rebooting
+                assert time.monotonic() < deadline, f"{name} did not come back"
+                time.sleep(0.2)
+        with client:
+            client.subscribe(start_time=since)
+            names = [n[0] for n in client.notifications(until="replayComplete")]
+            assert names == ["revision-downloaded", "revision-activated", "replayComplete"], names
+            client.commit(target)
+            client.notifications(until="revision-committed")
+            revs = client.revisions()
+            return revs[target]["version"], revs[target]["is-active"], revs[target]["is-committed"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(upgrade, [d["name"] for d in fleet.devices]))
+    assert results == [("3.0.0", True, True)] * 10
+    assert sorted(r["device"] for r in fleet.reboots()) == sorted(d["name"] for d in fleet.devices)

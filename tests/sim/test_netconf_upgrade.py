@@ -40,6 +40,16 @@ def refused(port: int) -> bool:
     return False
 
 
+def becomes_refused(port: int, timeout: float = 2.0) -> bool:
+    """The port refuses connections within ``timeout`` (the listener closes just after the sessions drop)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if refused(port):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def reconnect(fleet, name, timeout=20.0):
     """Reconnect with back-off until the device answers (bounded)."""
     deadline = time.monotonic() + timeout
@@ -70,14 +80,9 @@ def test_download_activate_commit(fleet, auth_image_server):
         assert rev["url"] == auth_image_server.url_for(image.filename, credentials=False)  # userinfo stripped
         assert rev["download-completed"]
 
-        client.activate(1)
         # the device reboots: the session drops and the port refuses connections for a while
-        deadline = time.monotonic() + 10
-        while client.m.connected and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert not client.m.connected
-    port = fleet.device("olt-001")["port"]
-    assert refused(port)
+        client.activate_and_wait_drop(1)
+    assert becomes_refused(fleet.device("olt-001")["port"])
 
     with reconnect(fleet, "olt-001") as client:
         client.subscribe(start_time=since)  # replay what happened while we were away
@@ -186,7 +191,7 @@ def test_activation_sanity_failure_falls_back(fleet, image_server):
         client.subscribe()
         client.download(image.url)
         client.notifications(until="revision-downloaded")
-        client.activate(1)
+        client.activate_and_wait_drop(1)
     with reconnect(fleet, "olt-005") as client:
         client.subscribe(start_time=since)
         notes = client.notifications(until="replayComplete", timeout=10)
@@ -215,7 +220,8 @@ def test_busy_device_refuses_actions(fleet, image_server):
 def test_never_returns_after_activate(fleet):
     port = fleet.device("olt-007")["port"]
     with fleet.netconf("olt-007") as client:
-        client.activate(1)  # the preset standby 0.9.0 is valid
+        client.activate_and_wait_drop(1)  # the preset standby 0.9.0 is valid
+    assert becomes_refused(port)
     deadline = time.monotonic() + 1.5
     checks = 0
     while time.monotonic() < deadline:
@@ -227,7 +233,7 @@ def test_never_returns_after_activate(fleet):
 
 def test_flapping_device_comes_back(fleet):
     with fleet.netconf("olt-010") as client:
-        client.activate(1)
+        client.activate_and_wait_drop(1)
     with reconnect(fleet, "olt-010", timeout=20) as client:
         # it may flap once more: retry the read on a fresh session (bounded)
         for attempt in range(20):

@@ -248,14 +248,12 @@ def _filter_node(data: etree._Element, flt: etree._Element) -> etree._Element | 
     if not others:
         return etree.fromstring(etree.tostring(data))
     result = etree.Element(data.tag, nsmap=data.nsmap)
-    used = set()
     selected = False
     for child in data:
         if not isinstance(child.tag, str):
             continue
         if any(_matches(child, m) for m in content):
             result.append(etree.fromstring(etree.tostring(child)))
-            used.add(id(child))
             continue
         for sub in others:
             if _matches(child, sub):

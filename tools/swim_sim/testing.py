@@ -289,6 +289,17 @@ class NetconfClient:
     def activate(self, revision: int):
         return self.action(revision_action(revision, "activate"))
 
+    def activate_and_wait_drop(self, revision: int, timeout: float = 15.0) -> None:
+        """Activate, then wait (bounded) until the device's reboot drops this session."""
+        import time
+
+        self.activate(revision)
+        deadline = time.monotonic() + timeout
+        while self.m.connected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.m.connected:
+            raise AssertionError(f"the session was not dropped within {timeout}s of activate")
+
     def commit(self, revision: int):
         return self.action(revision_action(revision, "commit"))
 
