@@ -42,6 +42,8 @@ logging.getLogger("paramiko").setLevel(logging.WARNING)
 
 NOTIFICATION_LOG_SIZE = 256  # per device, for create-subscription startTime replay
 MAX_CONNECTIONS_PER_DEVICE = 16
+MAX_THREADS = 1200  # refuse new connections above this many threads in the process (2 per connection)
+SEND_TIMEOUT = 30.0  # a peer that does not read for this long loses its session
 RPC_TIMEOUT = 60.0
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False, huge_tree=False)
 _session_ids = itertools.count(1)
@@ -163,11 +165,13 @@ class NetconfSession(paramiko.SubsystemHandler):
                 message = self._filtered(message)
                 if message is not None:
                     self.send(message)
-            except Exception as exc:  # the session is gone
-                log.debug("%s: session %d: notification not delivered: %s", self.ncdev.name, self.session_id, exc)
+            except Exception as exc:  # the session is gone (or its peer stopped reading)
+                log.info("%s: session %d: notification not delivered (%s); dropping the session",
+                         self.ncdev.name, self.session_id, exc or type(exc).__name__)
                 with self._qlock:
                     self._queue.clear()
                     self._draining = False
+                self.kill()
                 return
 
     def _filtered(self, message: bytes) -> bytes | None:
@@ -232,9 +236,12 @@ class NetconfSession(paramiko.SubsystemHandler):
         self.send(etree.tostring(hello))
         reader = FrameReader()
         got_hello = False
-        self.channel.settimeout(None)
+        self.channel.settimeout(SEND_TIMEOUT)  # bounds sendall; recv timeouts are just idle time
         while not self.closing:
-            data = self.channel.recv(65536)
+            try:
+                data = self.channel.recv(65536)
+            except socket.timeout:
+                continue
             if not data:
                 return
             messages = reader.feed(data)
@@ -683,6 +690,11 @@ class NetconfServer:
         conn.setblocking(True)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if not ncdev.device.available:
+            conn.close()
+            return
+        if threading.active_count() > MAX_THREADS:
+            log.warning("%s: %d threads in the simulator; refusing a NETCONF connection", ncdev.name,
+                        threading.active_count())
             conn.close()
             return
         try:

@@ -185,8 +185,7 @@ def revision_notification(slot: int, kind: str, tag: str = "", message: str = ""
     body = etree.SubElement(parent, q(SWM_NS, kind))
     if tag:
         error = etree.SubElement(body, q(SWM_NS, "error"))
-        tag_elem = etree.SubElement(error, q(SWM_NS, "tag"), nsmap={"bbf-swm": SWM_NS})
-        tag_elem.text = f"bbf-swm:{tag}"
+        _leaf(error, SWM_NS, "tag", f"bbf-swm:{tag}")  # prefix declared on the outer software container
         if message:
             _leaf(error, SWM_NS, "message", message)
     return root[0]
