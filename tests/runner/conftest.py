@@ -57,7 +57,9 @@ class AwxJobFactory:
         self.count = 0
 
     def __call__(self, name: str, inventory: Path | dict, extra_vars: dict | None = None,
-                 envvars: dict | None = None, timeout: float = 600) -> JobResult:
+                 envvars: dict | None = None, project_files: dict | None = None, timeout: float = 600) -> JobResult:
+        """*project_files*: {path in the project: text}; "{project}" in an extra var's value is the project directory
+        (/runner/project in AWX)."""
         self.count += 1
         ident = str(self.count)
         pdd = self.base / f"job-{self.count}"
@@ -66,6 +68,11 @@ class AwxJobFactory:
         for playbook in (ROOT / "awx").glob("*.yml"):
             shutil.copy2(playbook, project / "awx" / playbook.name)
         shutil.copy2(ROOT / "ansible.cfg", project / "ansible.cfg")
+        for relative, text in (project_files or {}).items():
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            (project / relative).write_text(text)
+        extra_vars = {k: v.replace("{project}", str(project)) if isinstance(v, str) else v
+                      for k, v in (extra_vars or {}).items()}
         collections = pdd / "requirements_collections" / "ansible_collections" / "escalator"
         collections.mkdir(parents=True)
         (collections / "swim").symlink_to(ROOT)
@@ -95,6 +102,6 @@ class AwxJobFactory:
 
 @pytest.fixture
 def awx_job(tmp_path):
-    """Factory: ``awx_job(name, inventory, extra_vars=None, envvars=None)`` runs awx/<name>.yml through ansible-runner
+    """Factory: ``awx_job(name, inventory, extra_vars=None, envvars=None, project_files=None)`` runs awx/<name>.yml through ansible-runner
     as an AWX job and returns a :class:`JobResult` (status, rc, events, statuses, artifacts)."""
     return AwxJobFactory(tmp_path / "awx")

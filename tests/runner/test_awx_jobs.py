@@ -125,3 +125,31 @@ def test_version_report_is_slice_safe(sim_fleet, awx_job, tmp_path):
         assert {d["device"] for d in devices} == hosts
         seen.update({d["device"]: d["active"] for d in devices})
     assert seen == {d["name"]: "1.0.0" for d in fleet.devices}
+
+
+def test_validate_plan_dry_run_job(sim_fleet, image_server, awx_job):
+    """The dry run of docs/awx: a plan kept in the project, validated on the inventory; batches in the job output,
+    no device touched. A bad plan fails the job with every problem in the failed event."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=16 * 1024)
+    fleet = sim_fleet(3, groups=["a", "b"])
+    plan = plan_for(image, "dry-run")
+    job = awx_job("validate_plan", fleet.inventory, extra_vars={"swim_plan": "{project}/campaigns/dry-run.yml"},
+                  project_files={"campaigns/dry-run.yml": yaml.safe_dump(plan)})
+    assert job.status == "successful" and job.rc == 0, job.stdout_text[-3000:]
+    (shown,) = job.of("runner_on_ok", "What the campaign would do")
+    lines = shown["event_data"]["res"]["msg"]
+    # group a = olt-001, olt-003 (batches of 1), group b = olt-002 after it
+    assert lines[1:] == ["batch 0 first: olt-001 -> swim-olt 2.0.0", "batch 1 first: olt-003 -> swim-olt 2.0.0",
+                         "batch 2 second: olt-002 -> swim-olt 2.0.0"], lines
+    assert job.hosts("runner_on_ok") == {"localhost"}
+    assert all(active_version(fleet, d["name"]) == "1.0.0" for d in fleet.devices)
+    assert not fleet.reboots()
+
+    plan["campaign"]["groups"][1]["depends_on"] = ["nowhere"]
+    plan["campaign"]["images"]["default"]["sha256"] = "not-a-checksum"
+    bad = awx_job("validate_plan", fleet.inventory, extra_vars={"swim_plan": "{project}/campaigns/bad.yml"},
+                  project_files={"campaigns/bad.yml": yaml.safe_dump(plan)})
+    assert bad.status == "failed" and bad.rc == 2
+    (failed,) = bad.of("runner_on_failed")
+    problems = failed["event_data"]["res"]["problems"]
+    assert any("nowhere" in p for p in problems) and any("sha256" in p for p in problems), problems
