@@ -18,6 +18,7 @@ view of :class:`Device`, so every module behaves as over DMI:
 from __future__ import annotations
 
 import datetime
+import logging
 import socket
 import time
 
@@ -43,6 +44,11 @@ INTERLEAVE_CAP = "urn:ietf:params:netconf:capability:interleave:1.0"
 COPYING_IMAGE = "COPYING_IMAGE"
 INSTALLING_IMAGE = "INSTALLING_IMAGE"
 COMMITTING_IMAGE = "COMMITTING_IMAGE"
+
+
+# ncclient logs every RPC it sends at INFO, and a download action carries the image URL with its
+# credentials: keep its logging to warnings, whatever logging the host process configured.
+logging.getLogger("ncclient").setLevel(logging.WARNING)
 
 
 def open_device(params: dict) -> "NetconfDevice":

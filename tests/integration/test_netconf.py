@@ -1,0 +1,201 @@
+"""NETCONF-specific integration tests: real ansible-playbook against the real NETCONF/SSH simulator.
+
+Host keys, credentials, the capability check, both framings, notifications in the status history,
+the commit option, and a mixed DMI + NETCONF fleet upgraded by one playbook.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import paramiko
+import pytest
+import yaml
+
+from ansible_runner import run_playbook
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / ".collections") not in sys.path:
+    sys.path.insert(0, str(ROOT / ".collections"))
+
+from ansible_collections.escalator.swim.plugins.module_utils.netconf import NetconfDevice  # noqa: E402
+
+TARGET = {"name": "swim-olt", "version": "2.0.0"}
+DEVICES = {
+    "olt-001": {},
+    "olt-002": {"netconf_framing": "1.0"},
+    "olt-003": {"faults": ["no_swm_model"]},
+}
+
+
+@pytest.fixture(scope="module")
+def fleet(sim_fleet_module):
+    """Three NETCONF devices: framing 1.1, framing 1.0 only, and one without bbf-software-management."""
+    return sim_fleet_module(3, transport="netconf", faults={"devices": DEVICES})
+
+
+@pytest.fixture
+def target_image(image_server):
+    image = image_server.make_image(TARGET["name"], TARGET["version"], size=128 * 1024)
+    return {**TARGET, "url": image.url, "sha256": image.sha256}
+
+
+def _new_key(path: Path) -> Path:
+    """A fresh ed25519 private key in OpenSSH format (another device's host key)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    path.write_bytes(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
+    return path
+
+
+def inventory_with(fleet, tmp_path: Path, **overrides) -> Path:
+    """The fleet's inventory with host variables overridden (None removes one) for every host."""
+    document = yaml.safe_load(fleet.inventory.read_text())
+    for host in document["all"]["children"]["swim_fleet"]["hosts"].values():
+        for key, value in overrides.items():
+            if value is None:
+                host.pop(key, None)
+            else:
+                host[key] = value
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def host_vars(fleet, name: str) -> dict:
+    return yaml.safe_load(fleet.inventory.read_text())["all"]["children"]["swim_fleet"]["hosts"][name]
+
+
+def versions(inventory: Path, tmp_path: Path, target: str = "olt-001") -> dict:
+    run = run_playbook("versions.yml", inventory, results_dir=tmp_path / "results", extra_vars={"target": target})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    return run.results(target)["versions"]
+
+
+def test_fleet_inventory_selects_netconf_with_host_key_checking(fleet):
+    variables = host_vars(fleet, "olt-001")
+    assert variables["swim_transport"] == "netconf"
+    assert Path(variables["swim_known_hosts_file"]).read_text().startswith(f"[127.0.0.1]:{variables['swim_port']} ")
+    assert "swim_host_key_checking" not in variables, "checking must be on by default, not switched on by the fleet"
+
+
+def test_wrong_host_key_is_refused(fleet, tmp_path):
+    impostor = paramiko.Ed25519Key(filename=str(_new_key(tmp_path / "impostor_host_key")))
+    port = host_vars(fleet, "olt-001")["swim_port"]
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {impostor.get_name()} {impostor.get_base64()}\n")
+    result = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known)), tmp_path)
+    assert result["failed"] is True
+    assert result["msg"].startswith("olt-001: GetSoftwareVersion over netconf failed: HOST_KEY_MISMATCH")
+    assert str(known) in result["msg"] and "refusing to connect" in result["msg"]
+
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    unknown = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(empty)), tmp_path)
+    assert unknown["failed"] is True and "HOST_KEY_UNKNOWN" in unknown["msg"]
+
+    # the explicit lab opt-out connects whatever the key
+    lab = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known), swim_host_key_checking=False),
+                   tmp_path)
+    assert lab.get("failed") is not True and lab["active_version"] == "1.0.0", lab
+
+
+def test_bad_credentials_and_key_authentication(fleet, tmp_path):
+    bad = versions(inventory_with(fleet, tmp_path, swim_password="not-the-password"), tmp_path)
+    assert bad["failed"] is True
+    assert bad["msg"].startswith("olt-001: GetSoftwareVersion over netconf failed: AUTHENTICATION_FAILED")
+    assert "not-the-password" not in json.dumps(bad)
+
+    key_file = fleet.state_dir / "netconf_client_key"
+    assert key_file.exists(), "the fleet writes a client key allowed on every device"
+    by_key = versions(inventory_with(fleet, tmp_path, swim_password=None, swim_ssh_key_file=str(key_file)), tmp_path)
+    assert by_key.get("failed") is not True and by_key["active_version"] == "1.0.0", by_key
+
+
+def test_device_without_the_software_model_is_refused_clearly(fleet, tmp_path):
+    result = versions(fleet.inventory, tmp_path, target="olt-003")
+    assert result["failed"] is True
+    assert result["msg"].startswith("olt-003: GetSoftwareVersion over netconf failed: MODEL_NOT_SUPPORTED")
+    assert "bbf-software-management" in result["msg"] and "ietf-hardware" in result["msg"]
+
+
+def connect(fleet, name: str) -> NetconfDevice:
+    variables = host_vars(fleet, name)
+    return NetconfDevice({"device_name": name, "host": "127.0.0.1", "port": variables["swim_port"],
+                          "username": variables["swim_username"], "password": variables["swim_password"],
+                          "known_hosts_file": variables["swim_known_hosts_file"], "connect_timeout": 5})
+
+
+def test_both_framings_upgrade_with_notifications_in_the_history(fleet, target_image, tmp_path):
+    for name, framing in (("olt-001", "1.1"), ("olt-002", "1.0")):
+        with connect(fleet, name) as device:
+            assert device.versions().active_image.version == "1.0.0"
+            assert device.framing == framing, name
+    run = run_playbook("record_upgrade.yml", fleet.inventory, results_dir=tmp_path / "results",
+                       extra_vars={"image": target_image, "target": "olt-001:olt-002"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    for name in ("olt-001", "olt-002"):
+        result = run.results(name)
+        assert result["activate"]["changed"] is True, result["activate"]
+        assert result["versions"]["active_version"] == "2.0.0"
+        download = [e["description"] for e in result["download"]["status_history"]]
+        activate = [e["description"] for e in result["activate"]["status_history"]]
+        # notifications of the bbf-software-management model, seen while the operations ran
+        assert any(d.startswith("notification revision-downloaded") for d in download), download
+        assert any(d.startswith("notification revision-activated") for d in activate), activate
+        assert any(d.startswith("notification revision-committed") for d in activate), activate
+        assert result["activate"]["status_history"][-1]["state"] == "ACTIVATION_COMPLETE"
+        assert fleet.state(name)["partitions"]["active"]["version"] == "2.0.0"
+
+
+def test_mixed_fleet_same_playbook_identical_results_and_idempotence(sim_fleet, target_image, tmp_path):
+    fleet = sim_fleet(8, transport="mixed")
+    transports = {d["name"]: d["transport"] for d in fleet.devices}
+    assert sorted(transports.values()) == ["dmi"] * 4 + ["netconf"] * 4
+    run = run_playbook("record_upgrade.yml", fleet.inventory, results_dir=tmp_path / "results",
+                       extra_vars={"image": target_image})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert all(c["failed"] == 0 and c["changed"] == 3 for c in run.recap.values()), run.recap
+
+    def shape(name):
+        saved = run.results(name)
+        return {
+            "download": (saved["download"]["changed"], saved["download"]["msg"].replace(name, "DEV"),
+                         saved["download"]["final_state"], saved["download"]["after"]["standby"][0]["version"]),
+            "activate": (saved["activate"]["changed"], saved["activate"]["msg"].replace(name, "DEV"),
+                         saved["activate"]["final_state"], saved["activate"]["after"]["active"][0]["version"],
+                         saved["activate"]["after"]["standby"][0]["version"]),
+            "versions": (saved["versions"]["active_version"], saved["versions"]["standby_version"]),
+        }
+
+    shapes = {name: shape(name) for name in transports}
+    assert len({json.dumps(s, sort_keys=True) for s in shapes.values()}) == 1, shapes
+    assert shapes["olt-001"]["versions"] == ("2.0.0", "1.0.0")
+
+    second = run_playbook("upgrade.yml", fleet.inventory, extra_vars={"image": target_image})
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert all(c["changed"] == 0 and c["failed"] == 0 for c in second.recap.values()), second.recap
+    assert len(fleet.reboots()) == 8, "one reboot per device, none on the idempotent run"
+
+
+def test_commit_option_false_leaves_a_trial_activation_the_device_undoes_at_restart(sim_fleet, target_image,
+                                                                                    tmp_path):
+    fleet = sim_fleet(1, transport="netconf")
+    trial = inventory_with(fleet, tmp_path, swim_netconf_commit=False)
+    run = run_playbook("record_upgrade.yml", trial, results_dir=tmp_path / "results",
+                       extra_vars={"image": target_image})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    result = run.results("olt-001")
+    assert result["activate"]["changed"] is True, result["activate"]
+    assert "NOT committed" in result["activate"]["status_history"][-1]["description"]
+    active = result["versions"]["active"][0]
+    assert (active["version"], active["committed"]) == ("2.0.0", False)
+    assert [v["committed"] for v in result["versions"]["standby"]] == [True], "1.0.0 still boots next"
+
+    fleet.restart()  # the device restarts: it boots its committed revision again (G.988 semantics)
+    after = versions(fleet.inventory, tmp_path)
+    assert after["active_version"] == "1.0.0" and after["standby_version"] == "2.0.0", after
