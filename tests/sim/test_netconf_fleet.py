@@ -28,21 +28,13 @@ def test_state_survives_a_simulator_restart(sim_fleet, image_server):
         client.subscribe()
         client.download(image.url)
         client.notifications(until="revision-downloaded")
-    deadline = time.monotonic() + 10
     with fleet.netconf("olt-002") as client:
         client.subscribe()
         client.download(image.url)
         client.notifications(until="revision-downloaded")
         client.activate_and_wait_drop(1)  # activated, never committed
-    while time.monotonic() < deadline:  # bounded wait until olt-002 runs revision 1
-        try:
-            with fleet.netconf("olt-002") as client:
-                if client.revisions()[1]["is-active"]:
-                    break
-        except Exception:  # noqa: BLE001 -- still rebooting
-            time.sleep(0.2)
-    else:
-        raise AssertionError("olt-002 did not come back")
+    with fleet.netconf_when_up("olt-002") as client:
+        assert client.revisions()[1]["is-active"] is True
 
     fleet.restart()
     assert fleet.device("olt-001")["port"] == port  # same port, same host key: the inventory stays valid
@@ -119,15 +111,7 @@ def test_concurrent_upgrades_of_ten_devices(sim_fleet, image_server):
             target = client.download(image.url)
             assert client.notifications(until="revision-downloaded")[-1][:2] == ("revision-downloaded", target)
             client.activate_and_wait_drop(target)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client = fleet.netconf(name)
-                break
-            except Exception:  # noqa: BLE001 -- rebooting
-                assert time.monotonic() < deadline, f"{name} did not come back"
-                time.sleep(0.2)
-        with client:
+        with fleet.netconf_when_up(name, timeout=30) as client:
             client.subscribe(start_time=since)
             names = [n[0] for n in client.notifications(until="replayComplete")]
             assert names == ["revision-downloaded", "revision-activated", "replayComplete"], names

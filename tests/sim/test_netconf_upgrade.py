@@ -19,7 +19,7 @@ FAULTS = {"devices": {
     "olt-006": {"faults": ["busy"]},
     "olt-007": {"faults": ["never_returns"]},
     "olt-009": {"timings": {"download_rate": 32 * 1024}},
-    "olt-010": {"faults": [{"flapping": {"flaps": 1, "up_time": 0.3, "down_time": 0.3}}]},
+    "olt-010": {"faults": [{"flapping": {"flaps": 1, "up_time": 0.6, "down_time": 0.6}}]},
 }}
 
 
@@ -50,20 +50,6 @@ def becomes_refused(port: int, timeout: float = 2.0) -> bool:
     return False
 
 
-def reconnect(fleet, name, timeout=20.0):
-    """Reconnect with back-off until the device answers (bounded)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
-        try:
-            return fleet.netconf(name, timeout=10)
-        except Exception:  # noqa: BLE001 -- refused / dropped while rebooting
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-
-
 def test_download_activate_commit(fleet, auth_image_server):
     image = auth_image_server.make_image("swim-olt", "2.0.0", size=SIZE)
     assert "swim:s3cret@" in image.url
@@ -84,7 +70,7 @@ def test_download_activate_commit(fleet, auth_image_server):
         client.activate_and_wait_drop(1)
     assert becomes_refused(fleet.device("olt-001")["port"])
 
-    with reconnect(fleet, "olt-001") as client:
+    with fleet.netconf_when_up("olt-001") as client:
         client.subscribe(start_time=since)  # replay what happened while we were away
         names = [n[0] for n in client.notifications(until="replayComplete", timeout=10)]
         assert names == ["revision-downloaded", "revision-activated", "replayComplete"]
@@ -192,7 +178,7 @@ def test_activation_sanity_failure_falls_back(fleet, image_server):
         client.download(image.url)
         client.notifications(until="revision-downloaded")
         client.activate_and_wait_drop(1)
-    with reconnect(fleet, "olt-005") as client:
+    with fleet.netconf_when_up("olt-005") as client:
         client.subscribe(start_time=since)
         notes = client.notifications(until="replayComplete", timeout=10)
         failed = [n for n in notes if n[0] == "activate-failed"]
@@ -232,15 +218,19 @@ def test_never_returns_after_activate(fleet):
 
 
 def test_flapping_device_comes_back(fleet):
+    """During the reboot the port opens for up_time and closes again (one flap), then stays open."""
+    port = fleet.device("olt-010")["port"]
     with fleet.netconf("olt-010") as client:
         client.activate_and_wait_drop(1)
-    with reconnect(fleet, "olt-010", timeout=20) as client:
-        # it may flap once more: retry the read on a fresh session (bounded)
-        for attempt in range(20):
-            try:
-                revs = client.revisions()
-                break
-            except Exception:  # noqa: BLE001
-                time.sleep(0.3)
-                client = reconnect(fleet, "olt-010")
+    timeline = []
+    deadline = time.monotonic() + 4.0
+    while time.monotonic() < deadline:
+        state = "refused" if refused(port) else "open"
+        if not timeline or timeline[-1] != state:
+            timeline.append(state)
+        time.sleep(0.02)
+    assert timeline[-1] == "open"
+    assert timeline[:4] == ["refused", "open", "refused", "open"], timeline
+    with fleet.netconf("olt-010") as client:
+        revs = client.revisions()
         assert revs[1]["is-active"] is True and revs[1]["is-committed"] is False

@@ -317,6 +317,14 @@ def _child(elem: etree._Element, ns: str, name: str) -> etree._Element | None:
     return elem.find(q(ns, name))
 
 
+def _required(parent: etree._Element, ns: str, name: str, what: str,
+              error_tag: str = "missing-element") -> etree._Element:
+    elem = _child(parent, ns, name)
+    if elem is None:
+        raise ActionError(error_tag, f"action path lacks {what}", name)
+    return elem
+
+
 def _key(elem: etree._Element, ns: str, name: str, expected: str, what: str) -> None:
     key = _child(elem, ns, name)
     if key is None:
@@ -343,20 +351,12 @@ def parse_action(action: etree._Element) -> ActionRequest:
     if etree.QName(hardware).namespace != HW_NS or etree.QName(hardware).localname != "hardware":
         raise ActionError("unknown-element", f"no action under {etree.QName(hardware).text}",
                           etree.QName(hardware).localname)
-    component = _child(hardware, HW_NS, "component")
-    if component is None:
-        raise ActionError("missing-element", "action path lacks hardware/component", "component")
+    component = _required(hardware, HW_NS, "component", "hardware/component")
     _key(component, HW_NS, "name", COMPONENT, "component")
-    outer = _child(component, SWM_NS, "software")
-    if outer is None:
-        raise ActionError("unknown-element", "action path lacks bbf-software-management:software", "software")
-    software = _child(outer, SWM_NS, "software")
-    if software is None:
-        raise ActionError("missing-element", "action path lacks software/software", "software")
+    outer = _required(component, SWM_NS, "software", "bbf-software-management:software", "unknown-element")
+    software = _required(outer, SWM_NS, "software", "software/software")
     _key(software, SWM_NS, "name", SOFTWARE, "software")
-    revisions = _child(software, SWM_NS, "revisions")
-    if revisions is None:
-        raise ActionError("missing-element", "action path lacks software/revisions", "revisions")
+    revisions = _required(software, SWM_NS, "revisions", "software/revisions")
     node = _only_child(revisions, "revisions")
     name = etree.QName(node).localname
     if etree.QName(node).namespace != SWM_NS:

@@ -158,6 +158,21 @@ class SimFleet:
         ``overrides``: password=..., key_filename=..., known_hosts_file=..., timeout=..."""
         return NetconfClient(self.netconf_params(name), self.workdir, **overrides)
 
+    def netconf_when_up(self, name: str, timeout: float = 20.0, **overrides) -> "NetconfClient":
+        """Connect to ``name``, retrying with back-off while it reboots (refused/dropped), bounded by ``timeout``."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            try:
+                return self.netconf(name, **overrides)
+            except Exception:  # noqa: BLE001 -- refused / dropped while the device reboots
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+
     def __enter__(self) -> "SimFleet":
         return self.start()
 
