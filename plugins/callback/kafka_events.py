@@ -290,10 +290,12 @@ EXAMPLES = r"""
 #   ansible-playbook -e swim_campaign_id=wave1 upgrade.yml
 """
 
+import collections
 import functools
 import os
 import time
 import uuid
+from collections.abc import Mapping
 
 from ansible.plugins.callback import CallbackBase
 
@@ -313,7 +315,7 @@ def guarded(method):
     def wrapper(self, *args, **kwargs):
         if self.disabled or self.sender is None:
             return None
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:
@@ -321,9 +323,25 @@ def guarded(method):
             return None
         finally:
             # What the playbook waits for: the main thread's time inside this callback.
-            self.busy += time.perf_counter() - started
+            # What the playbook waits for: the main thread's time inside this callback. Wall time
+            # includes waiting for the GIL held by ansible-core's own threads; CPU time does not.
+            spent = time.perf_counter() - started
+            self.busy += spent
+            self.busy_cpu += time.thread_time() - cpu
             self.calls += 1
+            self.busy_by[method.__name__] += spent
     return wrapper
+
+
+def result_data(result):
+    """The host's result as callbacks get it (internal keys stripped, censored when no_log).
+
+    ansible-core 2.19's ``result`` property deep-converts the whole result to native types on first
+    access (about 1 ms per result in the controller's main thread, paid by every host of every task);
+    the summary only picks a few scalars, so read the same callback-shaped mapping directly.
+    """
+    data = getattr(result, "_return_data", None)
+    return data if isinstance(data, Mapping) else result.result
 
 
 class CallbackModule(CallbackBase):
@@ -347,7 +365,9 @@ class CallbackModule(CallbackBase):
         self._internal_errors: list[str] = []
         self._warned = False
         self.busy = 0.0
+        self.busy_cpu = 0.0
         self.calls = 0
+        self.busy_by: collections.Counter = collections.Counter()
 
     # -- configuration ------------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
@@ -495,8 +515,11 @@ class CallbackModule(CallbackBase):
                 f"{self.CALLBACK_NAME}: {counters['sent'] + counters['drained']} event(s) delivered, "
                 f"events waiting in {self.spool.path} for the broker (sent by the next run)", stderr=True)
         self._display.v(f"{self.CALLBACK_NAME}: {self.stream.seq} event(s), {self.busy:.3f}s in {self.calls} "
-                        f"callback call(s), closed in {time.monotonic() - started:.3f}s; delivery {counters} "
+                        f"callback call(s) ({self.busy_cpu:.3f}s CPU), sender thread {self.sender.thread_cpu:.3f}s "
+                        f"CPU, closed in {time.monotonic() - started:.3f}s; delivery {counters} "
                         "(drained counts other tasks' and earlier runs' events too)")
+        self._display.vvv(f"{self.CALLBACK_NAME}: seconds per event method: " + ", ".join(
+            f"{name} {spent:.3f}" for name, spent in self.busy_by.most_common()))
 
     # -- per host (keyed by host) ---------------------------------------------------------------
     @guarded
@@ -505,7 +528,7 @@ class CallbackModule(CallbackBase):
 
     def _host_result(self, result, status: str, ignored: bool = False) -> None:
         task, host = result.task, str(result.host.name)
-        data = result.result
+        data = result_data(result)
         started = self._started.pop((host, str(task._uuid)), None)
         self._emit("host_result", key=host, host=host, task=result.task_name, module=module_name(task),
                    **self._context(), task_uuid=str(task._uuid),
@@ -514,7 +537,7 @@ class CallbackModule(CallbackBase):
 
     @guarded
     def v2_runner_on_ok(self, result):
-        self._host_result(result, ok_status(result.result))
+        self._host_result(result, ok_status(result_data(result)))
 
     @guarded
     def v2_runner_on_failed(self, result, ignore_errors=False):

@@ -164,9 +164,9 @@ class StatusPublisher:
         if counters.get("spooled") and getattr(self.sender, "backlog", False) and spool is not None:
             if not spool.claim_notice(run_key()):
                 return []  # this run already warned once (the callback or an earlier task)
-            return [f"{self.host}: {why}: image-status events wait in {spool.path} and are sent, in order, "
-                    "when the broker is back (by a later task, the kafka_events callback or the next run). "
-                    "Shown once per run; the task is not affected."]
+            return [f"escalator.swim: {why}. Undelivered events (image-status reports of {self.host} and "
+                    f"others) are kept in {spool.path} and sent, in order, when the broker is back (later in "
+                    "this run or by the next run). Shown once per run; the playbook is not affected."]
         return []
 
 

@@ -42,6 +42,11 @@ import typing as t
 from .kafka_spool import Record, Spool, dumps
 
 BATCH = 500
+# Seconds the thread lets events gather before one produce round (broker up) or one spool write
+# (broker away). Waking the thread for every event made it compete with the controller's main
+# thread for the GIL at each event.
+LINGER = 0.05
+SPOOL_LINGER = 0.5
 
 
 def split_servers(servers: t.Any) -> list[str]:
@@ -87,6 +92,7 @@ class KafkaSender:
         self._pending: collections.deque[Record] = collections.deque()
         self._inflight: list[Record] = []
         self._stopping = False
+        self._lingering = False
         self._abandoned = False
         self._deadline: float | None = None
         self._producer = None
@@ -100,6 +106,7 @@ class KafkaSender:
         self._problems: list[str] = []
         self._warned = False
         self._closed = False
+        self.thread_cpu = 0.0  # CPU seconds the sender thread used (known once it ended)
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name="escalator.swim-kafka", daemon=True)
         self._thread.start()
@@ -115,7 +122,9 @@ class KafkaSender:
                 self._problem(f"{self.counters['dropped']} event(s) dropped: the send queue is full or closed")
                 return False
             self._pending.append(Record(topic, key, value))
-            self._cond.notify()
+            # Wake the thread for the first event only (it then lingers for more) or a full batch.
+            if (len(self._pending) == 1 and not self._lingering) or len(self._pending) == BATCH:
+                self._cond.notify()
         return True
 
     def take_warning(self) -> str | None:
@@ -197,11 +206,21 @@ class KafkaSender:
             self._problem(f"Kafka sender stopped: {type(exc).__name__}: {exc}")
         finally:
             self._close_producer(0.5)
+            self.thread_cpu = time.thread_time()
 
     def _next_batch(self) -> list[Record] | None:
         with self._cond:
             if not self._pending and not self._stopping:
                 self._cond.wait(timeout=0.5)
+            if self._pending and not self._stopping and len(self._pending) < BATCH:
+                deadline = time.monotonic() + (SPOOL_LINGER if self._backlog else LINGER)
+                self._lingering = True
+                while not self._stopping and len(self._pending) < BATCH:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                self._lingering = False
             if self._abandoned or (self._stopping and not self._pending):
                 return None
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]

@@ -6,8 +6,11 @@ Every wait here is bounded in time; the topics are read with assign() + seek_to_
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -194,3 +197,147 @@ def status_table(state_dir: Path, campaign_id: str) -> dict[str, dict]:
     """The campaign's status table (one JSON row per device), by device."""
     directory = state_dir / "campaigns" / campaign_id / "status"
     return {p.stem: json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))}
+
+
+# --------------------------------------------------------------------------- broker outages
+class OutageProxy:
+    """A TCP forwarder 127.0.0.1:port -> 127.0.0.1:target that can take the broker off the network.
+
+    ``down()`` stops listening and resets every open connection: clients see a broker that is not
+    reachable (connection refused), exactly as with a stopped broker, but the real broker behind
+    keeps what it stored (Tansu's memory storage would lose it on a restart). ``up()`` listens again.
+    Every thread is a daemon and every wait is bounded.
+    """
+
+    def __init__(self, target: int, port: int = 0):
+        from swim_sim.broker import free_port
+
+        self.target = target
+        self.port = port or free_port()
+        self._listener = None
+        self._conns: set = set()
+        self._lock = threading.Lock()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def up(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        sock.settimeout(0.2)
+        self._listener = sock
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            self._reset(conn)
+
+    def _accept(self, listener) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                self._reset(client)
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self._lock:
+                if self._listener is not listener:  # went down meanwhile
+                    self._reset(client)
+                    self._reset(upstream)
+                    return
+                self._conns |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source, sink) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._conns.discard(source)
+                self._conns.discard(sink)
+            self._reset(source)
+            self._reset(sink)
+
+    @staticmethod
+    def _reset(sock) -> None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST, not FIN
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+class ProxiedTansu:
+    """A real Tansu broker reachable only through an :class:`OutageProxy` (it advertises the proxy)."""
+
+    def __init__(self, log_path: Path):
+        from swim_sim.broker import free_port
+
+        self.listen_port = free_port()
+        self.proxy = OutageProxy(self.listen_port)
+        self.log_path = log_path
+        self.proc = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self.proxy.bootstrap
+
+    def __enter__(self) -> "ProxiedTansu":
+        from swim_sim.broker import broker_binary
+
+        cmd = [broker_binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.listen_port}",
+               "--advertised-listener-url", f"tcp://{self.proxy.bootstrap}", "--storage-engine", "memory://tansu/"]
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        self.proxy.up()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                from kafka import KafkaConsumer
+
+                consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=3000,
+                                         bootstrap_timeout_ms=2000)
+                consumer.topics()
+                consumer.close()
+                return self
+            except Exception:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.__exit__()
+                    raise
+                time.sleep(0.2)
+
+    def __exit__(self, *exc) -> None:
+        self.proxy.down()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

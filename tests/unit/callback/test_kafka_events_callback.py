@@ -38,6 +38,7 @@ class Sender:
     def __init__(self, settings, spool=None, **kwargs):
         self.settings, self.spool, self.records, self.problem, self.closed = settings, spool, [], None, False
         self.counters = {"sent": 0, "spooled": 0, "drained": 0, "dropped": 0}
+        self.thread_cpu = 0.0
         Sender.instances.append(self)
 
     def submit(self, topic, key, value):
