@@ -38,7 +38,10 @@ from .netconf_swm import (BASE_11, BASE_NS, NOTIF_NS, SWM_MODULE, YANG_NS, Actio
                           parse_date_time, q, render_config, render_data, revision_notification, subtree_filter)
 
 log = logging.getLogger("swim_sim.netconf")
-logging.getLogger("paramiko").setLevel(logging.WARNING)
+# paramiko logs every probe/reset connection as an ERROR with a traceback (one record per line); the
+# simulator logs sessions and authentication failures itself. Its own records show at --log-level DEBUG.
+if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 NOTIFICATION_LOG_SIZE = 256  # per device, for create-subscription startTime replay
 MAX_CONNECTIONS_PER_DEVICE = 16
