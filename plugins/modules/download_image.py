@@ -11,7 +11,9 @@ version_added: 0.1.0
 description:
   - Has the device download the image from O(url), verify its SHA-256 checksum and install it into the standby
     partition (DMI C(DownloadImage); NETCONF C(download) action). The active image keeps running.
-  - Follows the device's progress reports (DMI C(ImageStatus) stream) and returns them with timestamps.
+  - Follows the device's progress reports (DMI C(ImageStatus) stream; over NETCONF the model's notifications and
+    the revision state, which the device reads from the image itself, then the C(hash) leaf checked against
+    O(sha256)) and returns them with timestamps. See C(docs/netconf.md).
   - Fails with the device's reason (for instance C(WRONG_IMAGE_CHECKSUM), C(INVALID_IMAGE)), when the
     progress reports stop for O(stall_timeout) seconds, when the whole step takes longer than O(timeout)
     seconds, and when the report stream ends without a final state.
@@ -139,7 +141,9 @@ final_state:
   type: str
   sample: UPGRADE_COMPLETE
 reason:
-  description: Why the task failed; the DMI reason (for instance C(WRONG_IMAGE_CHECKSUM)) or C(TIMEOUT), C(STALLED), C(STREAM_ENDED).
+  description: Why the task failed; the DMI reason (for instance C(WRONG_IMAGE_CHECKSUM)), over NETCONF the
+    C(bbf-software-management) error identity (for instance C(bbf-software-management:connection-reset-by-peer)),
+    or C(TIMEOUT), C(STALLED), C(STREAM_ENDED).
   returned: failure
   type: str
   sample: WRONG_IMAGE_CHECKSUM

@@ -10,7 +10,8 @@ short_description: Boot a device back into its standby (previous, known good) im
 version_added: 0.1.0
 description:
   - Boots the standby image without the activation sanity checks (DMI C(RevertToStandbyImage); NETCONF
-    C(activate) and C(commit) of the other revision). Use it to go back to the previous software.
+    C(activate) and C(commit) of the other revision; NETCONF has no reboot without checks, the device runs its
+    usual activation). Use it to go back to the previous software.
   - Refuses unless the standby image is a known good (committed) image. Where the transport shows the
     committed flag (NETCONF) the module checks it before touching the device; over DMI the device manager
     checks it and refuses with C(DEVICE_IN_WRONG_STATE).
