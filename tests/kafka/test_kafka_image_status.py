@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import subprocess
 
-from swim_sim.broker import free_port
+from swim_sim.broker import TansuBroker, free_port
 
-from kafka_testing import BIN, callback_env, read_messages, run, unique, validator, warnings_of
+from kafka_testing import (BIN, ROOT, ansible_env, callback_env, local_inventory, playbook_command, read_messages,
+                           run, unique, validator, warnings_of)
 
 SIZE = 1024 * 1024
 RATE = 1024 * 1024  # bytes/s: about a second per download, several progress reports
@@ -61,15 +62,71 @@ def test_download_progress_reaches_the_bus_keyed_by_device(sim_fleet, image_serv
                and r["last_error"] is None for r in rows.values()), rows
 
 
-def test_dead_bus_costs_a_warning_not_the_task(sim_fleet, image_server):
+def test_dead_bus_costs_one_warning_and_the_reports_wait_in_the_spool_for_the_next_run(sim_fleet, image_server,
+                                                                                       tmp_path):
+    """Broker down: the task succeeds with one warning, its reports go to the spool in order; the next
+    run (here the callback of another playbook) delivers them before its own events."""
     fleet = sim_fleet(1, timings={"download_rate": 4 * RATE})
     image = image_server.make_image("swim-olt", "2.0.0", size=SIZE)
+    port = free_port()
+    bootstrap, spool, topic = f"127.0.0.1:{port}", tmp_path / "spool", unique("swim.image-status.down")
     extra = {"image": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256},
-             "swim_kafka_bootstrap_servers": f"127.0.0.1:{free_port()}", "force": True}
+             "swim_kafka_bootstrap_servers": bootstrap, "swim_kafka_topic": topic,
+             "swim_kafka_spool_dir": str(spool), "force": True}
     result = run("download.yml", fleet.inventory, extra_vars=extra)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "changed=1" in result.stdout
     output = result.stdout + result.stderr
-    warnings = [line for line in output.splitlines() if "image-status event(s) not published" in line]
-    assert len(warnings) == 1, output
-    assert "is not reachable" in warnings[0]
+    warnings = [line for line in output.splitlines() if "[WARNING]" in line]
+    assert len(warnings) == 1 and "is not reachable" in warnings[0] and str(spool) in warnings[0], output
+    device = fleet.devices[0]["name"]
+    held = [json.loads(line) for path in spool.glob("*.jsonl") for line in path.read_text().splitlines()]
+    assert held and {(r["topic"], r["key"], r["value"]["event"]) for r in held} == {(topic, device, "image_status")}
+    assert [r["value"]["seq"] for r in held] == list(range(1, len(held) + 1))
+    assert held[-1]["value"]["image_status"]["state"] == "UPGRADE_COMPLETE"
+
+    with TansuBroker(port=port, log_path=tmp_path / "tansu.log"):
+        events_topic = unique("swim.events.next")
+        inventory = local_inventory(tmp_path / "hosts.yml", ["olt-x"])
+        nxt = run("events.yml", inventory, env=callback_env(bootstrap, events_topic, spool))
+        assert nxt.returncode == 0 and not warnings_of(nxt.stdout + nxt.stderr), nxt.stdout[-2000:]
+        delivered = read_messages(bootstrap, [topic], count=len(held), timeout=30)
+        callback = read_messages(bootstrap, [events_topic], timeout=30, idle=1.5)
+    assert [m.value for m in sorted(delivered, key=lambda m: m.offset)] == [r["value"] for r in held]
+    assert callback and not any(p.stat().st_size for p in spool.glob("*.jsonl"))
+    assert min(m.value["time"] for m in callback) > held[-1]["value"]["time"]
+
+
+def test_progress_is_on_the_bus_while_the_task_runs_without_url_credentials(sim_fleet, auth_image_server,
+                                                                            tansu_broker, tmp_path):
+    fleet = sim_fleet(1, timings={"download_rate": SIZE // 5})  # about five seconds
+    image = auth_image_server.make_image("swim-olt", "2.0.0", size=SIZE)
+    assert "s3cret@" in image.url
+    status_topic, events_topic = unique("swim.image-status.live"), unique("swim.events.live")
+    extra = {"image": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256},
+             "swim_kafka_bootstrap_servers": tansu_broker, "swim_kafka_topic": status_topic}
+    proc = subprocess.Popen(playbook_command("download.yml", fleet.inventory, extra), cwd=ROOT,
+                            env=ansible_env(callback_env(tansu_broker, events_topic, tmp_path / "spool")),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def in_progress(messages):
+            return any(m.value["image_status"]["state"] == "COPYING_IMAGE"
+                       and 0 < (m.value["image_status"]["progress"] or 0) < 100 for m in messages)
+
+        early = read_messages(tansu_broker, [status_topic], timeout=60, until=in_progress)
+        running = proc.poll() is None
+        results_so_far = [m for m in read_messages(tansu_broker, [events_topic], timeout=5, idle=0.5)
+                          if m.value["event"] == "host_result"]
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == 0, output[-3000:]
+    assert in_progress(early) and running and results_so_far == [], "progress must be visible mid-task"
+    report = next(m.value for m in early if m.value["image_status"]["state"] == "COPYING_IMAGE")
+    assert report["host"] == fleet.devices[0]["name"] and report["image_status"]["device"]
+    assert {"state", "reason", "progress", "description", "ok"} <= set(report["image_status"])
+    everything = read_messages(tansu_broker, [status_topic, events_topic], timeout=30, idle=1.5)
+    raw = "".join(m.raw.decode() for m in everything)
+    assert "s3cret" not in raw and "********@" in raw  # the task arguments in task_start, redacted
