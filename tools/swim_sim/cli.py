@@ -48,7 +48,7 @@ def _add_detach(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="swim-sim", description="DMI device simulator for escalator.swim")
+    parser = argparse.ArgumentParser(prog="swim-sim", description="DMI (gRPC) and NETCONF (SSH) device simulator for escalator.swim")
     parser.add_argument("--log-level", default=os.environ.get("SWIM_SIM_LOG_LEVEL", "INFO"),
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub = parser.add_subparsers(dest="command", required=True)
