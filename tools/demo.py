@@ -59,6 +59,15 @@ def pair_never_down_together(reboots: list[dict]) -> bool:
     return not any(a0 < b1 and b0 < a1 for a0, a1 in spans[PAIR[0]] for b0, b1 in spans[PAIR[1]])
 
 
+def show_monitor(bin_dir: Path, bootstrap: str, campaign: str) -> None:
+    """The live monitor's final table for the campaign, read back from Kafka (`swim monitor --once`)."""
+    command = [str(bin_dir / "swim"), "monitor", "-b", bootstrap, "--campaign", campaign, "--once", "--timeout", "60"]
+    print(f"\n$ swim monitor -b {bootstrap} --campaign {campaign} --once", flush=True)
+    monitor = subprocess.run(command, cwd=ROOT, timeout=120)
+    if monitor.returncode:
+        print(f"swim monitor exit code {monitor.returncode}", flush=True)
+
+
 def main() -> int:
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir()
@@ -80,7 +89,11 @@ def main() -> int:
                        "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True,
                                          "swim_kafka_bootstrap_servers": broker.bootstrap,
                                          "swim_campaign_id": "demo-swim-olt-2-0-0"})]
-            run = subprocess.run(command, cwd=ROOT, env=env, timeout=900)
+            # The kafka_events callback publishes the playbook's events next to the modules' image-status events.
+            kafka_env = {"ANSIBLE_CALLBACKS_ENABLED": "escalator.swim.kafka_events",
+                         "SWIM_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SWIM_KAFKA_SPOOL_DIR": str(WORK / "spool")}
+            run = subprocess.run(command, cwd=ROOT, env={**env, **kafka_env}, timeout=900)
+            show_monitor(bin_dir, broker.bootstrap, "demo-swim-olt-2-0-0")
             states = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
             reboots = fleet.reboots()
     print("\nactive image per device (simulator's own state):")
