@@ -134,7 +134,8 @@ class FleetState:
         row, newest = self._row(event, event["host"])
         stage = event.get("task") or event.get("module")
         status = result.get("status")
-        if newest:
+        # A skipped task (a `when` that did not apply) is not where the device is: keep the last real stage.
+        if newest and not (status == "skipped" and row.stage):
             self._stage(row, stage, status)
         if status in FAILED_STATUSES:
             text = result.get("msg") or result.get("censored") or status

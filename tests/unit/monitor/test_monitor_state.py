@@ -138,3 +138,14 @@ def test_campaign_rows_give_outcome_and_batch_and_localhost_is_no_device():
     text = table(state, width=200)
     assert "OUTCOME" in text.splitlines()[1] and "pw" not in str(summary)
     assert any(line.startswith("olt-2") and "skipped" in line for line in text.splitlines())
+
+
+def test_a_skipped_task_does_not_become_the_stage():
+    state = FleetState()
+    for e in STREAM + [result(7, "skipped", task="Stop the campaign")]:
+        state.apply(e)
+    row = state.snapshot()["devices"][0]
+    assert (row["stage"], row["state"], row["progress"]) == ("Download", "changed", 100.0)
+    first = FleetState()
+    first.apply(result(1, "skipped", task="Coordination point"))
+    assert first.snapshot()["devices"][0]["stage"] == "Coordination point"
