@@ -17,6 +17,7 @@ from swim_sim.testing import HW_NS, SWM_NS
 BBF_CAP = ("urn:bbf:yang:bbf-software-management?module=bbf-software-management&revision=2025-07-02"
            "&features=software-management-actions,download-target-selection-by-system")
 FAULTS = {"devices": {
+    "olt-001": {"alarms": {"fan-2": "major"}},
     "olt-002": {"netconf_framing": "1.0"},
     "olt-003": {"faults": ["no_swm_model"]},
     "olt-004": {"faults": ["unreachable"]},
@@ -110,7 +111,8 @@ def test_framing_negotiation_on_the_wire(fleet, device, client_caps, chunked):
             assert b"]]>]]>" not in reply
         root = etree.fromstring(reply)
         assert root.get("message-id") == "7"
-        assert [n.text for n in root.iter(f"{{{HW_NS}}}name")] == ["olt-board"]
+        names = [n.text for n in root.iter(f"{{{HW_NS}}}name")]
+        assert names[0] == "olt-board" and "nni-3-transceiver" in names
     finally:
         ssh.close()
 
@@ -158,10 +160,33 @@ def test_get_with_subtree_filters(fleet):
         assert everything.find(f".//{{{HW_NS}}}class").text == "ianahw:chassis"
 
 
+def test_hardware_inventory_matches_the_dmi_view(fleet):
+    """ietf-hardware lists the same component tree as the DMI physical inventory (hardware.py),
+    with alarms from the device spec and the temperature sensor."""
+    from swim_sim.hardware import build_inventory
+
+    device = fleet.device("olt-001")
+    expected = [c.name for c in build_inventory("olt-001", device["uuid"], "1.0.0").walk()]
+    with fleet.netconf("olt-001") as client:
+        hardware = client.get(f'<hardware xmlns="{HW_NS}"/>').data_ele.find(f"{{{HW_NS}}}hardware")
+        components = {c.findtext(f"{{{HW_NS}}}name"): c for c in hardware.findall(f"{{{HW_NS}}}component")}
+        assert list(components) == ["olt-board", *expected[1:]]  # the chassis carries the software
+        assert components["olt-board"].findtext(f"{{{HW_NS}}}software-rev") == "1.0.0"
+        assert components["fan-2"].findtext(f"{{{HW_NS}}}state/{{{HW_NS}}}alarm-state") == "major"
+        assert components["fan-1"].findtext(f"{{{HW_NS}}}state/{{{HW_NS}}}alarm-state") == ""
+        assert components["nni-0-transceiver"].findtext(f"{{{HW_NS}}}parent") == "nni-0"
+        assert components["nni-0-transceiver"].findtext(f"{{{HW_NS}}}class") == "ianahw:module"
+        sensor = components["temperature-1"].find(f"{{{HW_NS}}}sensor-data")
+        assert 40 <= int(sensor.findtext(f"{{{HW_NS}}}value")) <= 50
+        assert sensor.findtext(f"{{{HW_NS}}}value-type") == "celsius"
+
+
 def test_get_config_running(fleet):
     with fleet.netconf("olt-001") as client:
         data = client.m.get_config(source="running").data_ele
-        assert [n.text for n in data.iter(f"{{{HW_NS}}}name")] == ["olt-board"]
+        names = [n.text for n in data.iter(f"{{{HW_NS}}}name")]
+        assert names[:3] == ["olt-board", "cpu", "fan-1"]
+        assert not list(data.iter(f"{{{HW_NS}}}oper-state"))  # state data is not configuration
         assert not list(data.iter(f"{{{SWM_NS}}}software"))  # config false: not in get-config
         with pytest.raises(RPCError) as err:
             client.m.get_config(source="candidate")

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from .device import Device
+from .hardware import build_inventory
 
 BASE_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NOTIF_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
@@ -103,20 +104,83 @@ def revision_state(device: Device, slot: int) -> str:
     return "available"
 
 
+# hardware.py component classes -> iana-hardware identities
+_IANA_CLASS = {"chassis": "chassis", "cpu": "cpu", "fan": "fan", "power-supply": "power-supply", "port": "port",
+               "transceiver": "module", "sensor": "sensor", "storage": "storage"}
+
+
+def hardware_tree(device: Device):
+    """The device's component tree (hardware.py, shared with the DMI view); the root chassis is the
+    component named ``olt-board`` that carries the software."""
+    running = device.slot_partition(device.running_slot)
+    root = build_inventory(device.name, device.uuid, running.version)
+    root.name = COMPONENT
+    for comp in root.walk():
+        severity = device.spec.alarms.get(comp.name) or (device.spec.alarms.get(device.name) if comp is root else None)
+        if severity:
+            comp.alarm_state = severity
+    return root
+
+
+def _components(root):
+    """(component, parent name) in document order (ietf-hardware's component list is flat)."""
+    def walk(comp, parent):
+        yield comp, parent
+        for child in comp.children:
+            yield from walk(child, comp.name)
+
+    return walk(root, "")
+
+
+def _render_component(hardware, comp, parent: str, stamp: float) -> etree._Element:
+    elem = etree.SubElement(hardware, q(HW_NS, "component"))
+    _leaf(elem, HW_NS, "name", comp.name)
+    _leaf(elem, HW_NS, "class", f"ianahw:{_IANA_CLASS.get(comp.cls, 'unknown')}")
+    if comp.description:
+        _leaf(elem, HW_NS, "description", comp.description)
+    if parent:
+        _leaf(elem, HW_NS, "parent", parent)
+        _leaf(elem, HW_NS, "parent-rel-pos", comp.rel_pos)
+    for child in comp.children:
+        _leaf(elem, HW_NS, "contains-child", child.name)
+    for name, value in (("hardware-rev", comp.hardware_rev), ("firmware-rev", comp.firmware_rev),
+                        ("software-rev", comp.software_rev), ("serial-num", comp.serial_num),
+                        ("mfg-name", comp.mfg_name), ("model-name", comp.model_name)):
+        if value:
+            _leaf(elem, HW_NS, name, value)
+    _leaf(elem, HW_NS, "is-fru", bool(comp.is_fru))
+    if comp.uuid:
+        _leaf(elem, HW_NS, "uuid", comp.uuid)
+    state = etree.SubElement(elem, q(HW_NS, "state"))
+    _leaf(state, HW_NS, "state-last-changed", date_time(stamp))
+    _leaf(state, HW_NS, "admin-state", "unlocked")
+    _leaf(state, HW_NS, "oper-state", comp.oper_state)
+    _leaf(state, HW_NS, "usage-state", "active")
+    _leaf(state, HW_NS, "alarm-state", "" if comp.alarm_state in ("", "none") else comp.alarm_state)
+    if comp.sensor is not None:
+        sensor = etree.SubElement(elem, q(HW_NS, "sensor-data"))
+        _leaf(sensor, HW_NS, "value", int(comp.sensor["value"]))
+        _leaf(sensor, HW_NS, "value-type", comp.sensor.get("type", "celsius"))
+        _leaf(sensor, HW_NS, "value-scale", "units")
+        _leaf(sensor, HW_NS, "value-precision", 0)
+        _leaf(sensor, HW_NS, "oper-status", "ok")
+        _leaf(sensor, HW_NS, "units-display", comp.sensor.get("units", "C"))
+        _leaf(sensor, HW_NS, "value-timestamp", date_time(time.time()))
+        _leaf(sensor, HW_NS, "value-update-rate", 10)
+    return elem
+
+
 def render_data(device: Device, swm_model: bool = True) -> etree._Element:
-    """The whole operational datastore of the device as a NETCONF ``<data>`` element."""
+    """The whole operational datastore of the device as a NETCONF ``<data>`` element: ietf-hardware
+    (the same component tree as the DMI physical inventory) with bbf-software-management on ``olt-board``."""
     data = etree.Element(q(BASE_NS, "data"), nsmap={None: BASE_NS})
     hardware = etree.SubElement(data, q(HW_NS, "hardware"), nsmap={None: HW_NS, "ianahw": IANA_HW_NS})
     _leaf(hardware, HW_NS, "last-change", date_time(device.last_booted))
-    component = etree.SubElement(hardware, q(HW_NS, "component"))
-    _leaf(component, HW_NS, "name", COMPONENT)
-    _leaf(component, HW_NS, "class", "ianahw:chassis")
-    running = device.slot_partition(device.running_slot)
-    _leaf(component, HW_NS, "description", f"simulated OLT {device.name}")
-    _leaf(component, HW_NS, "software-rev", running.version)
-    _leaf(component, HW_NS, "mfg-name", "escalator swim-sim")
-    _leaf(component, HW_NS, "model-name", "swim-olt")
-    _leaf(component, HW_NS, "uuid", device.uuid)
+    component = None
+    for comp, parent in _components(hardware_tree(device)):
+        elem = _render_component(hardware, comp, parent, device.last_booted)
+        if comp.name == COMPONENT:
+            component = elem
     if not swm_model:
         return data
     outer = etree.SubElement(component, q(SWM_NS, "software"), nsmap={None: SWM_NS, "bbf-swm": SWM_NS})
@@ -159,12 +223,18 @@ def render_data(device: Device, swm_model: bool = True) -> etree._Element:
 
 
 def render_config(device: Device) -> etree._Element:
-    """``<get-config>`` of running: the configurable part of ietf-hardware (component names and classes)."""
+    """``<get-config>`` of running: the configurable part of ietf-hardware (name, class, parent, rel. position,
+    admin-state of every component)."""
     data = etree.Element(q(BASE_NS, "data"), nsmap={None: BASE_NS})
     hardware = etree.SubElement(data, q(HW_NS, "hardware"), nsmap={None: HW_NS, "ianahw": IANA_HW_NS})
-    component = etree.SubElement(hardware, q(HW_NS, "component"))
-    _leaf(component, HW_NS, "name", COMPONENT)
-    _leaf(component, HW_NS, "class", "ianahw:chassis")
+    for comp, parent in _components(hardware_tree(device)):
+        elem = etree.SubElement(hardware, q(HW_NS, "component"))
+        _leaf(elem, HW_NS, "name", comp.name)
+        _leaf(elem, HW_NS, "class", f"ianahw:{_IANA_CLASS.get(comp.cls, 'unknown')}")
+        if parent:
+            _leaf(elem, HW_NS, "parent", parent)
+            _leaf(elem, HW_NS, "parent-rel-pos", comp.rel_pos)
+        _leaf(etree.SubElement(elem, q(HW_NS, "state")), HW_NS, "admin-state", "unlocked")
     return data
 
 
