@@ -47,6 +47,7 @@ NOTIFICATION_LOG_SIZE = 256  # per device, for create-subscription startTime rep
 MAX_CONNECTIONS_PER_DEVICE = 16
 MAX_THREADS = 1200  # refuse new connections above this many threads in the process (2 per connection)
 SEND_TIMEOUT = 30.0  # a peer that does not read for this long loses its session
+HELLO_TIMEOUT = 60.0  # a client that sends no <hello> for this long loses its session
 RPC_TIMEOUT = 60.0
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False, huge_tree=False)
 _session_ids = itertools.count(1)
@@ -239,11 +240,16 @@ class NetconfSession(paramiko.SubsystemHandler):
         self.send(etree.tostring(hello))
         reader = FrameReader()
         got_hello = False
-        self.channel.settimeout(SEND_TIMEOUT)  # bounds sendall; recv timeouts are just idle time
+        self.channel.settimeout(min(SEND_TIMEOUT, HELLO_TIMEOUT))  # bounds sendall; recv timeouts are idle time
+        started = time.monotonic()
         while not self.closing:
             try:
                 data = self.channel.recv(65536)
             except socket.timeout:
+                if not got_hello and time.monotonic() - started > HELLO_TIMEOUT:
+                    log.info("%s: session %d: no client hello within %.0fs; closing", self.ncdev.name,
+                             self.session_id, HELLO_TIMEOUT)
+                    return
                 continue
             if not data:
                 return
