@@ -20,7 +20,10 @@ def _threads(pid: int) -> int:
 
 
 def test_state_survives_a_simulator_restart(sim_fleet, image_server):
+    from datetime import datetime, timezone
+
     image = image_server.make_image("swim-olt", "2.0.0", size=SIZE)
+    since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     fleet = sim_fleet(2, transport="netconf")
     port = fleet.device("olt-001")["port"]
     host_key = fleet.fleet_json["netconf"]["host_key"]
@@ -40,6 +43,9 @@ def test_state_survives_a_simulator_restart(sim_fleet, image_server):
     assert fleet.device("olt-001")["port"] == port  # same port, same host key: the inventory stays valid
     assert fleet.fleet_json["netconf"]["host_key"] == host_key
     with fleet.netconf("olt-001") as client:
+        client.subscribe(start_time=since)  # the replay log is kept across the restart
+        assert [n[:2] for n in client.notifications(until="replayComplete")] == [
+            ("revision-downloaded", 1), ("replayComplete", None)]
         rev = client.revisions()[1]
         assert (rev["state"], rev["version"], rev["hash"]) == ("available", "2.0.0", image.sha256)
         assert rev["url"] == image.url and rev["download-completed"]

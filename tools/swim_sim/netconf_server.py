@@ -20,7 +20,9 @@ import asyncio
 import collections
 import hmac
 import itertools
+import json
 import logging
+import os
 import selectors
 import socket
 import threading
@@ -43,7 +45,7 @@ log = logging.getLogger("swim_sim.netconf")
 if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
-NOTIFICATION_LOG_SIZE = 256  # per device, for create-subscription startTime replay
+NOTIFICATION_LOG_SIZE = 256  # per device, for create-subscription startTime replay (kept across restarts)
 MAX_CONNECTIONS_PER_DEVICE = 16
 MAX_THREADS = 1200  # refuse new connections above this many threads in the process (2 per connection)
 SEND_TIMEOUT = 30.0  # a peer that does not read for this long loses its session
@@ -470,6 +472,10 @@ class NetconfDevice:
         self._sessions: dict[int, NetconfSession] = {}
         self._lock = threading.Lock()  # sessions, subscriptions and the notification log
         self._log: collections.deque = collections.deque(maxlen=NOTIFICATION_LOG_SIZE)
+        # the replay log survives simulator restarts: <state-dir>/<name>.notifications.jsonl
+        self._log_path = device.store.dir / f"{device.name}.notifications.jsonl" if device.store else None
+        self._log_lines = 0
+        self._load_log()
         device.add_listener(self._on_event)
         device.add_power_listener(self._on_power)
 
@@ -531,6 +537,34 @@ class NetconfDevice:
             raise Refused("request-not-supported", f"revision delete is not supported by {device.name}", missing=True)
         return None
 
+    def _load_log(self) -> None:
+        if self._log_path is None or not self._log_path.exists():
+            return
+        for line in self._log_path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+                self._log.append((float(entry["t"]), entry["xml"].encode()))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # a torn last line after a crash
+        self._log_lines = len(self._log)
+
+    def _save_log(self, stamp: float, message: bytes) -> None:
+        """Append to the log file; rewrite it (atomically) when it holds twice the bound."""
+        if self._log_path is None:
+            return
+        try:
+            if self._log_lines >= 2 * NOTIFICATION_LOG_SIZE:
+                tmp = self._log_path.with_name(f".{self._log_path.name}.{os.getpid()}.tmp")
+                tmp.write_text("".join(json.dumps({"t": t, "xml": m.decode()}) + "\n" for t, m in self._log))
+                os.replace(tmp, self._log_path)
+                self._log_lines = len(self._log)
+            else:
+                with open(self._log_path, "a") as handle:
+                    handle.write(json.dumps({"t": stamp, "xml": message.decode()}) + "\n")
+                self._log_lines += 1
+        except OSError as exc:
+            log.warning("%s: cannot write the notification log: %s", self.name, exc)
+
     def _on_event(self, device: Device, kind: str, event: StatusEvent) -> None:
         body = _event_notification(kind, event)
         if body is None or not self.swm_model:
@@ -539,6 +573,7 @@ class NetconfDevice:
         with self._lock:
             self._log.append((event.timestamp, message))
             targets = [s for s in self._sessions.values() if s.subscribed]
+        self._save_log(event.timestamp, message)
         for session in targets:
             session.push(message)
 
