@@ -222,6 +222,7 @@ def test_flapping_device_comes_back(fleet):
     port = fleet.device("olt-010")["port"]
     with fleet.netconf("olt-010") as client:
         client.activate_and_wait_drop(1)
+    assert becomes_refused(port)
     timeline = []
     deadline = time.monotonic() + 4.0
     while time.monotonic() < deadline:
