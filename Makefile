@@ -29,8 +29,10 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest tests
 
+# Campaign benchmark (docs/performance.md): N = 10, 50, 100, 200, about an hour; writes bench/results.json
+# and bench/bench.png. `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
 bench: setup
-	$(BIN)/python -m swim_sim.bench
+	$(BIN)/python -m swim_bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .collections .demo
