@@ -117,6 +117,20 @@ def split_versions(software: Software, dialect: Dialect) -> SoftwareVersions:
     )
 
 
+class _Recorder:
+    """The status history of one operation: ``emit(state, description, ...)`` records an entry and reports it."""
+
+    def __init__(self, on_status: StatusCallback):
+        self.history: list[StatusEvent] = []
+        self._on_status = on_status
+
+    def __call__(self, state: str, description: str = "", reason: str = "", detail: str = "", ok: bool = True):
+        event = StatusEvent(state=state, reason=reason, description=redact_url(description),
+                            reason_detail=redact_url(detail), ok=ok)
+        self.history.append(event)
+        self._on_status(event)
+
+
 class _KnownHostsSession(SSHSession):
     """An SSH session that verifies host keys against one known_hosts file (the option), not ~/.ssh only."""
 
@@ -320,6 +334,10 @@ class NetconfDevice(Device):
         except DeviceError as exc:
             if exc.retryable:
                 raise
+            if start is not None:  # a stream without replay support: live notifications still help
+                self._subscribed = None
+                self._start_subscription(operation, replay=False)
+                return
             self._notifications_ok = False  # the revision state is polled anyway
 
     def _begin(self, operation: str) -> None:
@@ -432,14 +450,8 @@ class NetconfDevice(Device):
     # -- image operations -------------------------------------------------------------------
     def download(self, image: ImageSpec, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
         operation = "DownloadImage"
-        history: list[StatusEvent] = []
-
-        def emit(state: str, description: str = "", reason: str = "", detail: str = "", ok: bool = True):
-            event = StatusEvent(state=state, reason=reason, description=redact_url(description),
-                                reason_detail=redact_url(detail), ok=ok)
-            history.append(event)
-            on_status(event)
-
+        emit = _Recorder(on_status)
+        history = emit.history
         software = self._software(operation)
         active = self.dialect.active_revision(software)
         running = [r for r in software.revisions if r.downloading]
@@ -476,46 +488,45 @@ class NetconfDevice(Device):
     def _follow_download(self, operation: str, software: Software, key: str | None, budget: Budget, emit,
                          history) -> Revision:
         """Notifications plus polling of the revision state until the download ends."""
-        progress = time.monotonic()
-        next_poll = progress + min(POLL_INTERVAL, 0.3)
+        progress = [time.monotonic()]
         downloaded = False
         failure: Notice | None = None
-        while True:
-            now = time.monotonic()
-            if budget.expired or (budget.stall_timeout and now - progress > budget.stall_timeout):
-                self._abort(operation, software, key)
-                if budget.expired:
-                    raise self._error(operation, "TIMEOUT", f"download not finished within {budget.timeout:g}s; "
-                                      "abort-download sent", history=history)
-                raise self._error(operation, "STALLED", f"the device gave no sign of progress for "
-                                  f"{budget.stall_timeout:g}s; abort-download sent", history=history)
-            notice = self._next_notice(min(max(next_poll - now, 0.01), budget.remaining))
-            if notice is not None and self._about(notice, software, key):
-                progress = time.monotonic()
+
+        def out_of_time():
+            stalled = budget.stall_timeout and time.monotonic() - progress[0] > budget.stall_timeout
+            if not (budget.expired or stalled):
+                return
+            self._abort(operation, software, key)
+            if budget.expired:
+                raise self._error(operation, "TIMEOUT", f"download not finished within {budget.timeout:g}s; "
+                                  "abort-download sent", history=history)
+            raise self._error(operation, "STALLED", f"the device gave no sign of progress for "
+                              f"{budget.stall_timeout:g}s; abort-download sent", history=history)
+
+        watch = _Watch(self, operation, budget, out_of_time)
+        for notice, current in watch:
+            if notice is not None:
+                if not self._about(notice, software, key):
+                    continue
+                progress[0] = time.monotonic()
                 key = key or notice.key
                 phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
                 if phase == "downloaded":
                     downloaded = True
                     emit(INSTALLING_IMAGE, f"notification {notice.kind}: revision {notice.key} downloaded and validated")
-                    next_poll = 0.0
+                    watch.poll_soon()
                 elif phase in ("download-failed", "aborted"):
                     failure = notice
                     emit(UPGRADE_FAILED, reason=notice.error_tag or notice.kind, detail=notice.message,
                          description=f"notification {notice.kind} for revision {notice.key}", ok=False)
-                    next_poll = 0.0
-            if time.monotonic() < next_poll:
+                    watch.poll_soon()
                 continue
-            next_poll = time.monotonic() + POLL_INTERVAL
-            try:
-                current = self._software(operation, retry=False)
-            except DeviceError as exc:
-                if not exc.retryable:
-                    raise
-                continue  # session lost: the next round reconnects; stall detection runs meanwhile
+            if current is None:
+                continue  # nothing new, or the session is lost: the next poll reconnects
             revision = current.revision(key) if key else next((r for r in current.revisions if r.downloading), None)
             if revision is None:
                 continue
-            progress = time.monotonic()
+            progress[0] = time.monotonic()
             if revision.downloading or current.busy:
                 continue
             if revision.valid is not False and revision.state in ("available", "in-use", ""):
@@ -568,14 +579,8 @@ class NetconfDevice(Device):
 
     def _boot(self, operation: str, budget: Budget, on_status: StatusCallback, revert: bool) -> list[StatusEvent]:
         """activate on the standby revision, ride the restart, commit, and check that it runs."""
-        history: list[StatusEvent] = []
-
-        def emit(state: str, description: str = "", reason: str = "", detail: str = "", ok: bool = True):
-            event = StatusEvent(state=state, reason=reason, description=redact_url(description),
-                                reason_detail=redact_url(detail), ok=ok)
-            history.append(event)
-            on_status(event)
-
+        emit = _Recorder(on_status)
+        history = emit.history
         software = self._software(operation)
         previous = self.dialect.active_revision(software)
         candidates = standby_revisions(software, previous)
@@ -621,49 +626,41 @@ class NetconfDevice(Device):
     def _ride_restart(self, operation: str, software: Software, target: Revision, budget: Budget, emit,
                       history) -> Revision:
         """Wait until *target* is the active revision, following the device through its restart."""
-        drops = self._drops
-        activated = False
+        drops, connections = self._drops, self.connections
+        activated = restarted = False
         failed: Notice | None = None
-        restarted = False
         settle_until = None
-        next_poll = time.monotonic() + min(POLL_INTERVAL, 0.3)
-        while True:
+
+        def out_of_time():
             if budget.expired:
                 raise self._error(operation, "TIMEOUT",
                                   f"{describe_revision(target)} was not running within {budget.timeout:g}s"
                                   + ("; the device did not answer again" if self._manager is None else ""),
                                   history=history)
-            notice = self._next_notice(min(max(next_poll - time.monotonic(), 0.01), budget.remaining))
+
+        watch = _Watch(self, operation, budget, out_of_time)
+        for notice, current in watch:
             if self._drops != drops:
-                drops = self._drops
-                restarted = True
+                drops, restarted = self._drops, True
                 emit(REBOOTING_DEVICE, "NETCONF session closed by the restarting device; reconnecting")
-            if notice is not None and self._about(notice, software, target.key):
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
+            if notice is not None:
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if self._about(notice, software,
+                                                                                        target.key) else ""
                 if phase == "activated":
                     activated = True
                     emit(REBOOTING_DEVICE, f"notification {notice.kind}: {describe_revision(target)} is active")
-                    next_poll = 0.0
+                    watch.poll_soon()
                 elif phase == "activate-failed":
                     failed = notice
                     emit(ACTIVATION_FAILED, reason=notice.error_tag or ACTIVATION_FAILED, detail=notice.message,
                          description=f"notification {notice.kind} for revision {notice.key}", ok=False)
-                    next_poll = 0.0
-            if time.monotonic() < next_poll:
+                    watch.poll_soon()
                 continue
-            next_poll = time.monotonic() + POLL_INTERVAL
-            connections = self.connections
-            try:
-                current = self._software(operation, retry=False)
-            except DeviceError as exc:
-                if not exc.retryable:
-                    exc.history = history
-                    raise
-                restarted = True
+            if current is None:
                 continue
             if self.connections != connections:
+                connections, restarted = self.connections, True
                 emit(REBOOTING_DEVICE, "the device answers again")
-                restarted = True
             active = self.dialect.active_revision(current)
             if active is not None and active.key == target.key:
                 if not activated:
@@ -682,33 +679,31 @@ class NetconfDevice(Device):
 
     def _await_commit(self, operation: str, software: Software, running: Revision, budget: Budget, emit,
                       history) -> Revision:
-        next_poll = time.monotonic()
         committed = False
-        while True:
+
+        def out_of_time():
             if budget.expired:
                 raise self._error(operation, "TIMEOUT", f"{describe_revision(running)} not committed within "
                                   f"{budget.timeout:g}s", history=history)
-            notice = self._next_notice(min(max(next_poll - time.monotonic(), 0.01), budget.remaining))
-            if notice is not None and self._about(notice, software, running.key):
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
+
+        watch = _Watch(self, operation, budget, out_of_time)
+        watch.poll_soon()
+        for notice, current in watch:
+            if notice is not None:
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if self._about(notice, software,
+                                                                                        running.key) else ""
                 if phase == "committed":
                     committed = True
                     emit(COMMITTING_IMAGE, f"notification {notice.kind}: {describe_revision(running)} is committed")
-                    next_poll = 0.0
+                    watch.poll_soon()
                 elif phase == "commit-failed":
                     emit(ACTIVATION_FAILED, reason=notice.error_tag or "COMMIT_FAILED", detail=notice.message,
                          description=f"notification {notice.kind} for revision {notice.key}", ok=False)
                     raise self._error(operation, notice.error_tag or "COMMIT_FAILED",
                                       f"commit of {describe_revision(running)} failed: {notice.message}",
                                       history=history)
-            if time.monotonic() < next_poll:
                 continue
-            next_poll = time.monotonic() + POLL_INTERVAL
-            try:
-                current = self._software(operation, retry=False)
-            except DeviceError as exc:
-                if not exc.retryable:
-                    raise
+            if current is None:
                 continue
             revision = current.revision(running.key)
             if revision is not None and revision.committed:
@@ -718,6 +713,40 @@ class NetconfDevice(Device):
             if revision is None or not revision.active:
                 raise self._error(operation, ACTIVATION_FAILED, f"{describe_revision(running)} is no longer active "
                                   "while it was being committed", history=history)
+
+
+class _Watch:
+    """What an operation waits on: each notification as it arrives, and the software state every
+    POLL_INTERVAL. Yields ``(notice, None)``, ``(None, software)``, or ``(None, None)`` when there is
+    nothing new or the device cannot be read right now (it is restarting: the next poll reconnects).
+    ``out_of_time()`` runs before every wait and raises when the operation must end."""
+
+    def __init__(self, device: NetconfDevice, operation: str, budget: Budget, out_of_time):
+        self.device, self.operation, self.budget, self.out_of_time = device, operation, budget, out_of_time
+        self.next_poll = time.monotonic() + min(POLL_INTERVAL, 0.3)
+
+    def poll_soon(self) -> None:
+        self.next_poll = 0.0
+
+    def __iter__(self):
+        while True:
+            self.out_of_time()
+            wait = min(max(self.next_poll - time.monotonic(), 0.01), self.budget.remaining)
+            notice = self.device._next_notice(wait)
+            if notice is not None:
+                yield notice, None
+            if time.monotonic() < self.next_poll:
+                if notice is None:
+                    yield None, None
+                continue
+            self.next_poll = time.monotonic() + POLL_INTERVAL
+            try:
+                current = self.device._software(self.operation, retry=False)
+            except DeviceError as exc:
+                if not exc.retryable:
+                    raise
+                current = None
+            yield None, current
 
 
 def _close(session, sock) -> None:

@@ -242,3 +242,19 @@ def test_unreadable_known_hosts_file_is_a_clear_error(tmp_path):
     with pytest.raises(DeviceError) as info:
         device.versions()
     assert info.value.reason == "ERROR_IN_REQUEST" and "known_hosts file" in info.value.msg
+
+
+def test_replay_refused_falls_back_to_a_live_subscription():
+    class NoReplay(X.ScriptedManager):
+        def create_subscription(self, stream_name=None, start_time=None, **_):
+            self.subscriptions.append(start_time)
+            if start_time is not None:
+                return X.Reply(X.BUSY.replace("bbf-software-management:component-busy", "no-replay"))
+            return X.Reply(X.OK)
+
+    before = X.ScriptedManager([X.BEFORE.replace("0.9.0", "2.0.0")], on_action={"activate": drop})
+    after = NoReplay([X.ACTIVE_COMMITTED])
+    device = ScriptedDevice([before, after])
+    history = device.activate(Budget(10), lambda e: None)
+    assert history[-1].state == "ACTIVATION_COMPLETE"
+    assert after.subscriptions[0] is not None and after.subscriptions[1] is None
