@@ -424,7 +424,13 @@ class NetconfDevice(Device):
     def inventory(self) -> dict:
         keys = ("class", "parent", "description", "serial_num", "model_name", "mfg_name", "hardware_rev",
                 "firmware_rev", "software_rev", "uuid", "is_fru")
-        return {"components": [{"name": c.name, **{k: c.data[k] for k in keys}} for c in self._hardware()]}
+        components = []
+        for comp in self._hardware():
+            entry = {"name": comp.name, **{k: comp.data[k] for k in keys}}
+            # iana-hardware identities (power-supply) named like DMI's ComponentType (POWER_SUPPLY)
+            entry["class"] = entry["class"].upper().replace("-", "_")
+            components.append(entry)
+        return {"components": components}
 
     def health(self) -> dict:
         components = self._hardware()

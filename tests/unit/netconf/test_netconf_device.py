@@ -258,3 +258,30 @@ def test_replay_refused_falls_back_to_a_live_subscription():
     history = device.activate(Budget(10), lambda e: None)
     assert history[-1].state == "ACTIVATION_COMPLETE"
     assert after.subscriptions[0] is not None and after.subscriptions[1] is None
+
+
+HARDWARE = (f'<rpc-reply xmlns="{X.NC}"><data><hardware xmlns="{X.HW}" '
+            'xmlns:ianahw="urn:ietf:params:xml:ns:yang:iana-hardware">'
+            '<component><name>olt-board</name><class>ianahw:chassis</class><serial-num>S1</serial-num>'
+            '<state><oper-state>enabled</oper-state><alarm-state>major minor</alarm-state></state></component>'
+            '<component><name>psu-1</name><class>ianahw:power-supply</class><parent>olt-board</parent>'
+            '<is-fru>true</is-fru></component>'
+            '<component><name>temperature-1</name><class>ianahw:sensor</class><parent>olt-board</parent>'
+            '<sensor-data><value-type>celsius</value-type><value>455</value><value-precision>1</value-precision>'
+            '<units-display>C</units-display></sensor-data></component></hardware></data></rpc-reply>')
+
+
+def test_inventory_and_health_from_ietf_hardware():
+    manager = X.ScriptedManager([X.BEFORE, HARDWARE])
+    device = ScriptedDevice([manager])
+    device.versions()
+    inventory = device.inventory()["components"]
+    assert [(c["name"], c["class"], c["parent"], c["is_fru"]) for c in inventory] == [
+        ("olt-board", "CHASSIS", "", False), ("psu-1", "POWER_SUPPLY", "olt-board", True),
+        ("temperature-1", "SENSOR", "olt-board", False)]
+    health = device.health()
+    assert health == {"reachable": True, "oper_state": "enabled",
+                      "alarms": [{"component": "olt-board", "severity": "major"}],
+                      "sensors": {"temperature-1": {"value": 45.5, "units": "C"}}}
+    assert sum(1 for verb, _ in manager.sent if verb == "get") == 2, "inventory and health share one read"
+    assert device.startup_config() == {"config_url": "", "version": "", "exposed": False}
