@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 
 from swim_sim.broker import free_port
 
@@ -109,18 +110,21 @@ BUSY = re.compile(r"kafka_events: (\d+) event\(s\), ([\d.]+)s in \d+ callback ca
 
 def test_broker_down_barely_costs_the_campaign_anything(sim_fleet, image_server, tmp_path):
     """rolling_upgrade over 12 devices: callback + module events with the broker unreachable (nothing
-    listens on the port) vs callback disabled and no bus. The strict 10% figure is the benchmark's;
-    here the wall times are compared within this test (min of up to two runs each, on a shared 2-core
-    machine) with a margin for noise, and the callback's own main-thread time, which is not
-    noise-dominated (CPU time of the callback in the main thread plus its sender thread; its wall time
-    there is mostly waiting for the GIL held by ansible-core's own threads), must stay under 2% of the run."""
+    listens on the port) vs callback disabled and no bus.
+
+    The strict 10% figure is the benchmark's. On a shared 2-core machine the load changes by tens of
+    percent from one minute to the next, so the two configurations run side by side (same load), in up
+    to three pairs, until one pair is within 10%; the test then requires the best pair under 1.25. The
+    callback's own cost, which is not noise-dominated (CPU time of its main-thread methods plus its
+    sender thread; wall time inside its methods is mostly waiting for the GIL held by ansible-core's
+    own threads), must stay under 2% of the run."""
     image = image_server.make_image("swim-olt", "2.0.0", size=512 * 1024)
     bootstrap = f"127.0.0.1:{free_port()}"
     spool = tmp_path / "spool"
-    walls: dict[str, list[float]] = {"off": [], "down": []}
+    pairs: list[dict[str, float]] = []
     busy = []
 
-    def campaign_run(mode: str, index: int) -> None:
+    def prepare(mode: str, index: int):
         fleet = campaign_fleet(sim_fleet, DEVICES)
         campaign = f"overhead-{mode}-{index}"
         plan = campaign_plan(tmp_path / f"plan-{mode}-{index}.yml", image, campaign)
@@ -128,28 +132,43 @@ def test_broker_down_barely_costs_the_campaign_anything(sim_fleet, image_server,
         if mode == "down":
             env = callback_env(bootstrap, "swim.events", spool)
             extra["swim_kafka_bootstrap_servers"] = bootstrap
+        return fleet, campaign, plan, env, extra
+
+    def campaign_run(mode: str, index: int, prepared, walls: dict) -> None:
+        fleet, campaign, plan, env, extra = prepared
         run = run_campaign(fleet.inventory, plan, tmp_path / f"state-{mode}-{index}", env=env, extra_vars=extra,
                            args=["-v"])
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-        assert all(r["outcome"] == "upgraded" for r in status_table(tmp_path / f"state-{mode}-{index}", campaign).values())
-        output = run.stdout + run.stderr
-        if mode == "down":
-            assert len([line for line in output.splitlines() if "[WARNING]" in line and "Kafka" in line]) == 1, output
-            events, seconds, cpu, thread_cpu, closed = BUSY.search(output).groups()
-            busy.append((int(events), float(seconds), float(cpu) + float(thread_cpu), float(closed), run.wall))
-        walls[mode].append(run.wall)
-        fleet.stop()
+        walls[mode] = run.wall
+        walls[mode + "-run"] = run
 
-    for index in range(2):
-        campaign_run("off", index)
-        campaign_run("down", index)
-        ratio = min(walls["down"]) / min(walls["off"])
-        if ratio <= 1.10:
+    for index in range(3):
+        prepared = {mode: prepare(mode, index) for mode in ("off", "down")}
+        walls: dict = {}
+        threads = [threading.Thread(target=campaign_run, args=(mode, index, prepared[mode], walls))
+                   for mode in (("off", "down") if index % 2 == 0 else ("down", "off"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(900)
+        for mode in ("off", "down"):
+            run = walls.pop(mode + "-run")
+            assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+            table = status_table(tmp_path / f"state-{mode}-{index}", prepared[mode][1])
+            assert len(table) == DEVICES and all(r["outcome"] == "upgraded" for r in table.values())
+            output = run.stdout + run.stderr
+            if mode == "down":
+                assert len([line for line in output.splitlines() if "[WARNING]" in line and "Kafka" in line]) == 1
+                events, seconds, cpu, thread_cpu, closed = BUSY.search(output).groups()
+                busy.append((int(events), float(seconds), float(cpu) + float(thread_cpu), float(closed), run.wall))
+            prepared[mode][0].stop()
+        pairs.append(walls)
+        if walls["down"] / walls["off"] <= 1.10:
             break
-    print(f"\nrolling_upgrade of {DEVICES} devices, wall seconds: callback disabled {walls['off']}, broker down "
-          f"{walls['down']} (ratio of minima {ratio:.3f}); callback (events, s in its methods, CPU s, close s, "
-          f"wall s): {busy}")
-    assert ratio < 1.25, walls
+    ratio = min(pair["down"] / pair["off"] for pair in pairs)
+    print(f"\nrolling_upgrade of {DEVICES} devices side by side, wall seconds (callback disabled, broker down): "
+          f"{[(round(p['off'], 1), round(p['down'], 1)) for p in pairs]}, best ratio {ratio:.3f}; callback "
+          f"(events, s inside its methods, CPU s, close s, wall s): {busy}")
+    assert ratio < 1.25, pairs
     for events, _seconds, cpu, closed, wall in busy:
         assert events > 300 and cpu / wall < 0.02 and closed < 2.0, busy
 
