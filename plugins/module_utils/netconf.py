@@ -80,27 +80,32 @@ def clean_hash(value: str) -> str:
     return value.split(":", 1)[1] if value.startswith("sha256:") else value
 
 
-def known_good(revision: Revision, software: Software) -> bool | None:
+def known_good(revision: Revision) -> bool | None:
     """Whether a revision is a known-good image (the ``committed`` flag of :class:`Image`).
 
-    The committed revision is the one that boots next. A standby that was committed before
-    (``commit/last-committed``) has run as the committed image: known good. When the device
-    reports ``last-committed`` for no revision at all, it cannot tell: None.
+    The committed revision (boots next) is. Another one is when it has been activated or committed
+    (``last-activated``/``last-committed``) since it was downloaded: it has run. One downloaded
+    (``download-completed``) and not activated since has never run: not known good. Without these
+    leaves the device cannot tell: None (the device decides).
     """
     if revision.committed:
         return True
     if revision.active:
-        return bool(revision.committed) if revision.committed is not None else None
-    if revision.last_committed:
-        return True
-    if any(r.last_committed for r in software.revisions):
+        return False if revision.committed is False else None
+    ran = [stamp for stamp in (revision.last_activated, revision.last_committed) if stamp]
+    if not revision.download_completed:
+        return True if ran else None
+    if not ran:
         return False
-    return None
+    downloaded = _parse_time(revision.download_completed)
+    latest = max((_parse_time(stamp) for stamp in ran), key=lambda s: s or datetime.datetime.min.replace(
+        tzinfo=datetime.timezone.utc))
+    return downloaded is None or latest is None or latest >= downloaded
 
 
 def to_image(revision: Revision, software: Software) -> Image:
     return Image(name=revision.product_code, version=revision.version,
-                 committed=known_good(revision, software), valid=revision.valid)
+                 committed=known_good(revision), valid=revision.valid)
 
 
 def standby_revisions(software: Software, active: Revision | None) -> list[Revision]:
@@ -596,9 +601,9 @@ class NetconfDevice(Device):
         if target.valid is False:
             raise self._error(operation, "STANDBY_NOT_VALID" if not revert else "NOT_KNOWN_GOOD",
                               f"{describe_revision(target)} is not valid (state {target.state or 'unknown'})")
-        if revert and known_good(target, software) is False:
-            raise self._error(operation, "NOT_KNOWN_GOOD",
-                              f"{describe_revision(target)} was never committed (not a known good image)")
+        if revert and known_good(target) is False:
+            raise self._error(operation, "NOT_KNOWN_GOOD", f"{describe_revision(target)} has not run since it was "
+                              "downloaded (not a known good image)")
         self._begin(operation)
         try:
             try:

@@ -138,7 +138,7 @@ def test_every_fault_gives_the_right_outcome(sim_fleet, transport, target_image,
 
 
 # Why the revert right after the download is refused: the DMI manager refuses itself; over NETCONF the
-# client refuses, the standby revision never having been committed (no commit/last-committed).
+# client refuses, the standby revision having been downloaded and never activated since.
 EARLY_REVERT_REASON = {"dmi": "DEVICE_IN_WRONG_STATE", "netconf": "NOT_KNOWN_GOOD"}
 
 

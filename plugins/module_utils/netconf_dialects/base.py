@@ -133,6 +133,7 @@ class Revision:
     active: bool | None = None
     committed: bool | None = None
     last_changed: str = ""
+    download_completed: str = ""
     last_activated: str = ""
     last_committed: str = ""
 

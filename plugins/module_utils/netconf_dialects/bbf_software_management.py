@@ -71,6 +71,7 @@ class BbfSoftwareManagement(Dialect):
             active=boolean(text(element, NS, "is-active")),
             committed=boolean(text(element, NS, "is-committed")),
             last_changed=text(element, NS, "last-changed") or "",
+            download_completed=text(element, NS, "download-completed") or "",
             last_activated=text(element, NS, "activate", "last-activated") or "",
             last_committed=text(element, NS, "commit", "last-committed") or "",
         )

@@ -21,8 +21,10 @@ NO_MODEL_CAPABILITIES = CAPABILITIES[:-1]
 
 
 def revision(rid, state, version="", product="swim-olt", hash_="", valid=True, active=False, committed=False,
-             changed="2026-01-01T00:00:00Z", last_committed="", url=""):
+             changed="2026-01-01T00:00:00Z", last_committed="", url="", downloaded="", last_activated=""):
     parts = [f"<id>{rid}</id><state>{state}</state><last-changed>{changed}</last-changed>"]
+    if downloaded:
+        parts.append(f"<download-completed>{downloaded}</download-completed>")
     if version:
         parts.append(f"<version>{version}</version>")
     if version and product:
@@ -34,7 +36,8 @@ def revision(rid, state, version="", product="swim-olt", hash_="", valid=True, a
     parts.append(f"<is-valid>{str(valid).lower()}</is-valid><is-active>{str(active).lower()}</is-active>"
                  f"<is-committed>{str(committed).lower()}</is-committed>")
     if state in ("available", "in-use"):
-        parts.append("<activate/>")
+        parts.append(f"<activate><last-activated>{last_activated}</last-activated></activate>" if last_activated
+                     else "<activate/>")
         parts.append(f"<commit><last-committed>{last_committed}</last-committed></commit>" if last_committed
                      else "<commit/>")
     return "<revision>" + "".join(parts) + "</revision>"
@@ -53,7 +56,7 @@ def state_reply(*revisions, component="olt-board", software="application-softwar
 
 BEFORE = state_reply(
     revision(0, "in-use", "1.0.0", hash_="a" * 64, active=True, committed=True, last_committed="2026-01-01T00:00:00Z"),
-    revision(1, "available", "0.9.0", hash_="c" * 64, changed="2025-12-01T00:00:00Z"),
+    revision(1, "available", "0.9.0", hash_="c" * 64, changed="2025-12-01T00:00:00Z", downloaded="2025-12-01T00:00:00Z"),
 )
 DOWNLOADING = state_reply(
     revision(0, "in-use", "1.0.0", hash_="a" * 64, active=True, committed=True, last_committed="2026-01-01T00:00:00Z"),

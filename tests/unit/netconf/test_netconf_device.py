@@ -211,7 +211,7 @@ def test_revert_refuses_an_image_that_was_never_committed():
     device = ScriptedDevice([X.ScriptedManager([X.BEFORE])])
     with pytest.raises(DeviceError) as info:
         device.revert(Budget(5), lambda e: None)
-    assert info.value.reason == "NOT_KNOWN_GOOD" and "never committed" in info.value.msg
+    assert info.value.reason == "NOT_KNOWN_GOOD" and "has not run since it was downloaded" in info.value.msg
 
 
 def test_rpc_timeout_and_session_loss_are_retryable():

@@ -48,7 +48,7 @@ def test_versions_map_onto_active_and_standby():
     versions = netconf.split_versions(software(X.BEFORE), DIALECT)
     assert versions.as_dict() == {
         "active": [{"name": "swim-olt", "version": "1.0.0", "committed": True, "valid": True}],
-        # never committed while the device tracks last-committed: not a known good image
+        # downloaded and never activated since: not a known good image
         "standby": [{"name": "swim-olt", "version": "0.9.0", "committed": False, "valid": True}],
     }
     after = netconf.split_versions(software(X.ACTIVE_COMMITTED), DIALECT)
@@ -64,11 +64,25 @@ def test_empty_and_downloading_slots_are_not_standby_images():
     assert failed.standby_image.valid is False
 
 
-def test_known_good_is_unknown_when_the_device_reports_no_last_committed():
+def test_known_good_is_unknown_when_the_device_reports_no_timestamps():
     reply = X.state_reply(X.revision(0, "in-use", "1.0.0", active=True, committed=True),
                           X.revision(1, "available", "0.9.0"))
     sw = software(reply)
-    assert netconf.known_good(sw.revisions[1], sw) is None
+    assert netconf.known_good(sw.revisions[1]) is None
+
+
+@pytest.mark.parametrize("downloaded, activated, committed, expected", [
+    ("2026-01-02T00:00:00Z", "", "", False),  # fresh download, never ran
+    ("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z", "", False),  # ran before the slot was written again
+    ("2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z", "", True),  # activated after its download
+    ("2026-01-02T00:00:00Z", "", "2026-01-03T00:00:00Z", True),
+    ("", "2026-01-01T00:00:00Z", "", True),  # factory image that has run
+])
+def test_known_good_standby(downloaded, activated, committed, expected):
+    reply = X.state_reply(X.revision(0, "in-use", "1.0.0", active=True, committed=True),
+                          X.revision(1, "available", "0.9.0", downloaded=downloaded, last_activated=activated,
+                                     last_committed=committed))
+    assert netconf.known_good(software(reply).revisions[1]) is expected
 
 
 def test_active_revision_falls_back_to_in_use_without_activate_capability():
