@@ -5,6 +5,7 @@ Every wait here is bounded in time; the topics are read with assign() + seek_to_
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -69,6 +70,19 @@ class Run:
 def playbook_command(playbook: str, inventory: Path, extra_vars: dict | None = None) -> list[str]:
     return [str(BIN / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOKS / playbook),
             "-e", json.dumps(extra_vars or {})]
+
+
+@contextlib.contextmanager
+def running_playbook(command: list[str], env: dict | None = None):
+    """ansible-playbook started in the background (output in ``proc.stdout``); killed if still running at the end."""
+    proc = subprocess.Popen(command, cwd=ROOT, env=ansible_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
 
 
 def run(playbook: str, inventory: Path, *, env: dict | None = None, extra_vars: dict | None = None,

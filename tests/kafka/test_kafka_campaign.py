@@ -10,7 +10,7 @@ import threading
 
 from swim_sim.broker import free_port
 
-from kafka_testing import (BIN, by_partition, callback_env, campaign_fleet, campaign_plan, read_messages,
+from kafka_testing import (BIN, callback_env, campaign_fleet, campaign_plan, read_messages,
                            run_campaign, status_table, unique, validator, warnings_of)
 
 DEVICES = 12

@@ -6,8 +6,8 @@ import subprocess
 
 from swim_sim.broker import TansuBroker, free_port
 
-from kafka_testing import (BIN, ROOT, ansible_env, callback_env, local_inventory, playbook_command, read_messages,
-                           run, unique, validator, warnings_of)
+from kafka_testing import (BIN, callback_env, local_inventory, playbook_command, read_messages, run, running_playbook,
+                           unique, validator, warnings_of)
 
 SIZE = 1024 * 1024
 RATE = 1024 * 1024  # bytes/s: about a second per download, several progress reports
@@ -105,23 +105,18 @@ def test_progress_is_on_the_bus_while_the_task_runs_without_url_credentials(sim_
     status_topic, events_topic = unique("swim.image-status.live"), unique("swim.events.live")
     extra = {"image": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256},
              "swim_kafka_bootstrap_servers": tansu_broker, "swim_kafka_topic": status_topic}
-    proc = subprocess.Popen(playbook_command("download.yml", fleet.inventory, extra), cwd=ROOT,
-                            env=ansible_env(callback_env(tansu_broker, events_topic, tmp_path / "spool")),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        def in_progress(messages):
-            return any(m.value["image_status"]["state"] == "COPYING_IMAGE"
-                       and 0 < (m.value["image_status"]["progress"] or 0) < 100 for m in messages)
 
+    def in_progress(messages):
+        return any(m.value["image_status"]["state"] == "COPYING_IMAGE"
+                   and 0 < (m.value["image_status"]["progress"] or 0) < 100 for m in messages)
+
+    with running_playbook(playbook_command("download.yml", fleet.inventory, extra),
+                          callback_env(tansu_broker, events_topic, tmp_path / "spool")) as proc:
         early = read_messages(tansu_broker, [status_topic], timeout=60, until=in_progress)
         running = proc.poll() is None
         results_so_far = [m for m in read_messages(tansu_broker, [events_topic], timeout=5, idle=0.5)
                           if m.value["event"] == "host_result"]
         output, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
     assert proc.returncode == 0, output[-3000:]
     assert in_progress(early) and running and results_so_far == [], "progress must be visible mid-task"
     report = next(m.value for m in early if m.value["image_status"]["state"] == "COPYING_IMAGE")

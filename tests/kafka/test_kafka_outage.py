@@ -4,10 +4,9 @@ callback event and every image-status report of the modules reaches the topics, 
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
-from kafka_testing import (BIN, PLAYBOOKS, ROOT, ProxiedTansu, ansible_env, callback_env, read_messages, unique,
+from kafka_testing import (BIN, PLAYBOOKS, ProxiedTansu, callback_env, read_messages, running_playbook, unique,
                            validator)
 
 DEVICES = 3
@@ -64,9 +63,7 @@ def test_outage_at_start_and_mid_run_loses_nothing_and_keeps_order(sim_fleet, im
         extra["swim_kafka_bootstrap_servers"] = broker.bootstrap
         command = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), str(PLAYBOOKS / "outage.yml"),
                    "-e", json.dumps(extra)]
-        proc = subprocess.Popen(command, cwd=ROOT, env=ansible_env(callback_env(broker.bootstrap, events_topic, spool)),
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
+        with running_playbook(command, callback_env(broker.bootstrap, events_topic, spool)) as proc:
             # 1. Down: the downloads ran, their reports and the callback's events wait in the spool.
             wait_for("the first wait", lambda: task_started(spooled(spool), WAITS[0]), proc)
             held = spooled(spool)
@@ -89,10 +86,6 @@ def test_outage_at_start_and_mid_run_loses_nothing_and_keeps_order(sim_fleet, im
             broker.proxy.up()
             (markers / "up-3").touch()
             output, _ = proc.communicate(timeout=180)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=10)
         assert proc.returncode == 0, output[-4000:]
         warnings = [line for line in output.splitlines() if "[WARNING]" in line]
         assert len(warnings) == 1 and "not reachable" in warnings[0], warnings

@@ -122,8 +122,8 @@ def test_campaign_rows_give_outcome_and_batch_and_localhost_is_no_device():
         {"row": row("olt-2", "skipped", {"verify": {"state": "skipped", "start": "x", "end": "x"}}, batch=None)},
         {"skipped": True}]}
     assert [r["device"] for r in result_summary("ok", looped, no_log=False)["campaign"]] == ["olt-2"]
-    failed = {"row": row("olt-1", "failed", {"activate": {"state": "failed", "error_code": "INVALID_IMAGE",
-                                                           "start": "2025-01-01T00:00:05Z", "end": "2025-01-01T00:00:06Z"}})}
+    failed = {"row": row("olt-1", "failed", {"activate": {
+        "state": "failed", "error_code": "INVALID_IMAGE", "start": "2025-01-01T00:00:05Z", "end": "2025-01-01T00:00:06Z"}})}
     state = FleetState()
     state.apply(result(1, "ok", campaign=summary["campaign"]))
     state.apply(event("host_result", 2, host="localhost", task="Record devices already on the target",
