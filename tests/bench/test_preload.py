@@ -1,0 +1,25 @@
+"""The device action plugins import the transports when Ansible loads them in its main process, so forked
+workers inherit grpc and the DMI stubs instead of importing them per host-task (docs/performance.md)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys
+sys.path.insert(0, {collections!r})
+import ansible.plugins.action  # what ansible-playbook has loaded before any action plugin
+assert "grpc" not in sys.modules
+from ansible_collections.escalator.swim.plugins.action import sw_version  # what the strategy does
+print("grpc" in sys.modules, "ansible_collections.escalator.swim.plugins.module_utils.dmi" in sys.modules)
+"""
+
+
+def test_loading_a_device_action_plugin_preloads_the_dmi_transport():
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(collections=str(ROOT / ".collections"))],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True"]
