@@ -22,18 +22,25 @@ import logging
 import socket
 import time
 
-from ncclient.manager import Manager, make_device_handler
-from ncclient.operations import RaiseMode
-from ncclient.operations.errors import OperationError, TimeoutExpiredError
-from ncclient.transport import SSHSession
-from ncclient.transport.errors import AuthenticationError, SSHUnknownHostError, TransportError
+try:
+    from ncclient import manager as nc_manager
+    from ncclient.operations import RaiseMode
+    from ncclient.operations import errors as nc_operation_errors
+    from ncclient.transport import SSHSession
+    from ncclient.transport import errors as nc_transport_errors
+except ImportError as exc:  # reported by NetconfDevice, only when a task uses the NETCONF transport
+    NCCLIENT_IMPORT_ERROR: ImportError | None = exc
+    nc_manager = nc_operation_errors = nc_transport_errors = RaiseMode = None
+    SSHSession = object
+else:
+    NCCLIENT_IMPORT_ERROR = None
 
 from .device import (
     ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
     Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
 )
 from .netconf_dialects import select, supported_modules
-from .netconf_dialects.base import NC_NS, Dialect, Notice, Revision, Software, parse, qn, rpc_errors
+from .netconf_dialects.base import NC_NS, Dialect, Notice, Revision, Software, etree, parse, qn, rpc_errors
 
 DEFAULT_PORT = 830
 POLL_INTERVAL = 1.0  # seconds between two reads of the revision state while an operation runs
@@ -152,6 +159,10 @@ class NetconfDevice(Device):
 
     def __init__(self, params: dict):
         super().__init__(params["device_name"])
+        if NCCLIENT_IMPORT_ERROR is not None or etree is None:
+            raise DeviceError(self.name, "connect", "MISSING_LIBRARY", "the netconf transport needs ncclient and "
+                              f"lxml on the controller: {NCCLIENT_IMPORT_ERROR or 'No module named lxml'}",
+                              transport=self.transport)
         self.host = params["host"]
         self.port = int(params.get("port") or DEFAULT_PORT)
         self.username = params.get("username")
@@ -167,7 +178,7 @@ class NetconfDevice(Device):
         self.dialect: Dialect | None = None
         self.framing = ""  # "1.0" or "1.1" once connected
         self.connections = 0
-        self._manager: Manager | None = None
+        self._manager = None  # the ncclient Manager of the open session
         self._subscribe = False  # the running operation wants notifications
         self._replay_since: datetime.datetime | None = None  # replay from here after a reconnect
         self._seen: set = set()
@@ -184,8 +195,8 @@ class NetconfDevice(Device):
     def _open_socket(self, operation: str) -> socket.socket:
         where = f"{self.host}:{self.port}"
         try:
-            return socket.create_connection((self.host, self.port), timeout=max(1.0, min(self.rpc_timeout,
-                                                                                          self.connect_timeout)))
+            timeout = max(1.0, min(self.rpc_timeout, self.connect_timeout))
+            return socket.create_connection((self.host, self.port), timeout=timeout)
         except ConnectionRefusedError:
             raise self._error(operation, "CONNECTION_REFUSED", f"NETCONF/SSH port {where} refused the connection",
                               retryable=True)
@@ -197,7 +208,7 @@ class NetconfDevice(Device):
             raise self._error(operation, "UNREACHABLE", f"cannot connect to {where}: {exc.strerror or exc}",
                               retryable=True)
 
-    def _connect(self, operation: str) -> Manager:
+    def _connect(self, operation: str) -> "nc_manager.Manager":
         """One connection attempt: TCP, SSH (host key, authentication), hello and the model check."""
         manager = self._open_manager(operation)
         capabilities = list(manager.server_capabilities)
@@ -214,7 +225,7 @@ class NetconfDevice(Device):
         self.connections += 1
         return manager
 
-    def _open_manager(self, operation: str) -> Manager:
+    def _open_manager(self, operation: str) -> "nc_manager.Manager":
         """TCP, SSH (host key, authentication) and the hello exchange, every failure a clear DeviceError."""
         if self.host_key_checking and self.known_hosts_file:
             try:
@@ -224,7 +235,7 @@ class NetconfDevice(Device):
                 raise self._error(operation, "ERROR_IN_REQUEST",
                                   f"known_hosts file {self.known_hosts_file} cannot be read: {exc.strerror}")
         sock = self._open_socket(operation)
-        handler = make_device_handler({"name": "default"})
+        handler = nc_manager.make_device_handler({"name": "default"})
         session = _KnownHostsSession(handler, self.known_hosts_file if self.host_key_checking else None)
         credentials = bool(self.password or self.key_file)
         where = f"{self.host}:{self.port}"
@@ -233,7 +244,7 @@ class NetconfDevice(Device):
                             password=self.password, key_filename=self.key_file,
                             hostkey_verify=self.host_key_checking, allow_agent=not credentials,
                             look_for_keys=not credentials, timeout=self.rpc_timeout)
-        except SSHUnknownHostError as exc:
+        except nc_transport_errors.SSHUnknownHostError as exc:
             _close(session, sock)
             known = session._host_keys.lookup(self.host) or session._host_keys.lookup(f"[{self.host}]:{self.port}")
             source = self.known_hosts_file or "~/.ssh/known_hosts"
@@ -244,22 +255,22 @@ class NetconfDevice(Device):
             raise self._error(operation, "HOST_KEY_UNKNOWN",
                               f"the SSH host key of {where} (fingerprint {exc.fingerprint}) is not in {source}; "
                               "add it (ssh-keyscan) or set swim_known_hosts_file")
-        except AuthenticationError:
+        except nc_transport_errors.AuthenticationError:
             _close(session, sock)
             how = " and ".join(w for w, v in (("password", self.password), ("key file", self.key_file)) if v)
             raise self._error(operation, "AUTHENTICATION_FAILED",
                               f"{where} refused SSH user {self.username or '(default)'} "
                               f"({how or 'agent/default keys'})")
-        except (TransportError, OperationError, OSError, EOFError) as exc:
+        except (nc_transport_errors.TransportError, nc_operation_errors.OperationError, OSError, EOFError) as exc:
             _close(session, sock)
             raise self._error(operation, "SSH_ERROR", f"NETCONF session to {where} failed: {exc}", retryable=True)
         except Exception as exc:  # paramiko raises its own types during a handshake cut by a reboot
             _close(session, sock)
             raise self._error(operation, "SSH_ERROR", f"NETCONF session to {where} failed: "
                                                       f"{type(exc).__name__}: {exc}", retryable=True)
-        return Manager(session, handler, timeout=self.rpc_timeout, raise_mode=RaiseMode.NONE)
+        return nc_manager.Manager(session, handler, timeout=self.rpc_timeout, raise_mode=RaiseMode.NONE)
 
-    def _session(self, operation: str) -> Manager:
+    def _session(self, operation: str) -> "nc_manager.Manager":
         """The open session, or a new one (one attempt). Re-subscribes for the running operation."""
         if self._manager is not None and self._manager.connected:
             return self._manager
@@ -294,15 +305,15 @@ class NetconfDevice(Device):
         manager = self._session(operation)
         try:
             reply = send(manager)
-        except TimeoutExpiredError:
+        except nc_operation_errors.TimeoutExpiredError:
             self._drop()
             raise self._error(operation, "RPC_TIMEOUT", f"{what}: no reply within {self.rpc_timeout:g}s",
                               retryable=True)
-        except (TransportError, OSError, EOFError) as exc:
+        except (nc_transport_errors.TransportError, OSError, EOFError) as exc:
             self._drop()
             raise self._error(operation, "SESSION_CLOSED", f"{what}: NETCONF session lost ({exc or type(exc).__name__})",
                               retryable=True)
-        except OperationError as exc:
+        except nc_operation_errors.OperationError as exc:
             raise self._error(operation, "NETCONF_ERROR", f"{what}: {exc}")
         root = parse(reply.xml)
         errors = rpc_errors(root)
@@ -577,8 +588,8 @@ class NetconfDevice(Device):
         if key is None:
             return
         try:
-            self._action(operation, "abort-download action", self.dialect.revision_action(software, key,
-                                                                                           "abort-download"))
+            element = self.dialect.revision_action(software, key, "abort-download")
+            self._action(operation, "abort-download action", element)
         except DeviceError:
             pass  # best effort: the timeout is what the task reports
 
@@ -655,8 +666,8 @@ class NetconfDevice(Device):
                 drops, restarted = self._drops, True
                 emit(REBOOTING_DEVICE, "NETCONF session closed by the restarting device; reconnecting")
             if notice is not None:
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if self._about(notice, software,
-                                                                                        target.key) else ""
+                about = self._about(notice, software, target.key)
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if about else ""
                 if phase == "activated":
                     activated = True
                     emit(REBOOTING_DEVICE, f"notification {notice.kind}: {describe_revision(target)} is active")
@@ -701,8 +712,8 @@ class NetconfDevice(Device):
         watch.poll_soon()
         for notice, current in watch:
             if notice is not None:
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if self._about(notice, software,
-                                                                                        running.key) else ""
+                about = self._about(notice, software, running.key)
+                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if about else ""
                 if phase == "committed":
                     committed = True
                     emit(COMMITTING_IMAGE, f"notification {notice.kind}: {describe_revision(running)} is committed")
@@ -771,7 +782,7 @@ def _close(session, sock) -> None:
         pass
 
 
-def _close_manager(manager: Manager, polite: bool = True) -> None:
+def _close_manager(manager, polite: bool = True) -> None:
     try:
         if polite and manager.connected:
             manager.timeout = 2

@@ -13,7 +13,10 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass, field
 
-from lxml import etree
+try:
+    from lxml import etree
+except ImportError:  # the NETCONF transport reports the missing library when it is used
+    etree = None
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NOTIFICATION_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
@@ -206,7 +209,7 @@ class Dialect:
     @classmethod
     def matches(cls, capabilities: t.Iterable[str]) -> bool:
         for capability in capabilities:
-            uri, _, query = capability.partition("?")
+            uri, dummy, query = capability.partition("?")
             if uri == cls.namespace or f"module={cls.module}" in query.split("&"):
                 return True
         return False

@@ -8,10 +8,8 @@ YANG 1.1 actions ``download``, ``activate``, ``commit``, ``abort-download`` and 
 
 from __future__ import annotations
 
-from lxml import etree
-
 from .base import (
-    HW_NS, NOTIFICATION_NS, Dialect, Notice, Revision, Software, boolean, child, identity, local, qn, sub, text,
+    HW_NS, NOTIFICATION_NS, Dialect, Notice, Revision, Software, boolean, child, etree, identity, local, qn, sub, text,
 )
 
 NS = "urn:bbf:yang:bbf-software-management"
