@@ -145,6 +145,16 @@ def read_messages(bootstrap: str, topics: list[str], *, count: int | None = None
     return messages
 
 
+def first_of_each(messages: list[Message]) -> list[Message]:
+    """At-least-once: keep the first copy of each event (a request cut mid-flight may be sent again)."""
+    seen, kept = set(), []
+    for message in messages:
+        if message.value["event_id"] not in seen:
+            seen.add(message.value["event_id"])
+            kept.append(message)
+    return kept
+
+
 def by_partition(messages: list[Message]) -> dict[tuple[str, int], list[Message]]:
     groups: dict[tuple[str, int], list[Message]] = {}
     for message in messages:
@@ -196,13 +206,17 @@ def campaign_fleet(sim_fleet, count: int, failing: str | None = None):
     return sim_fleet(count, groups=CAMPAIGN_GROUPS, faults=faults, timings=CAMPAIGN_TIMINGS)
 
 
+def campaign_command(inventory: Path, plan: Path, extra_vars: dict | None = None,
+                     args: list[str] | None = None) -> list[str]:
+    return [str(BIN / "ansible-playbook"), "-i", str(inventory), "escalator.swim.rolling_upgrade",
+            "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True, **(extra_vars or {})}), *(args or [])]
+
+
 def run_campaign(inventory: Path, plan: Path, state_dir: Path, *, env: dict | None = None,
                  extra_vars: dict | None = None, args: list[str] | None = None, timeout: float = 600) -> Run:
-    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), "escalator.swim.rolling_upgrade",
-               "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True, **(extra_vars or {})}),
-               *(args or [])]
     started = time.monotonic()
-    proc = subprocess.run(command, cwd=ROOT, env=ansible_env({"SWIM_STATE_DIR": str(state_dir), **(env or {})}),
+    proc = subprocess.run(campaign_command(inventory, plan, extra_vars, args), cwd=ROOT,
+                          env=ansible_env({"SWIM_STATE_DIR": str(state_dir), **(env or {})}),
                           capture_output=True, text=True, timeout=timeout)
     return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
 

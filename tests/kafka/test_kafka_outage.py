@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import time
 
-from kafka_testing import (BIN, PLAYBOOKS, ProxiedTansu, callback_env, read_messages, running_playbook, unique,
-                           validator)
+from kafka_testing import (BIN, PLAYBOOKS, ProxiedTansu, callback_env, first_of_each, read_messages, running_playbook,
+                           unique, validator)
 
 DEVICES = 3
 RATE = 512 * 1024  # bytes/s: a 512 KiB image downloads in about a second, with several progress reports
@@ -35,16 +35,6 @@ def wait_for(what: str, predicate, proc, timeout: float = 120.0):
 
 def task_started(values, task: str) -> bool:
     return any(v["event"] == "task_start" and v["task"] == task for v in values)
-
-
-def first_of_each(messages):
-    """At-least-once: keep the first copy of each event (a request cut mid-flight may be sent again)."""
-    seen, kept = set(), []
-    for message in messages:
-        if message.value["event_id"] not in seen:
-            seen.add(message.value["event_id"])
-            kept.append(message)
-    return kept
 
 
 def test_outage_at_start_and_mid_run_loses_nothing_and_keeps_order(sim_fleet, image_server, tmp_path):
