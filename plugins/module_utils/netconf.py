@@ -487,7 +487,11 @@ class NetconfDevice(Device):
         try:
             reply = self._action(operation, "download action",
                                  self.dialect.download_action(software, image.url, replace))
-            key = self.dialect.download_reply(reply, software) or (replace.key if replace is not None else None)
+            refused = self.dialect.download_refused(reply)
+            if refused is not None:
+                raise self._error(operation, refused[0], f"download action refused: {refused[1]}")
+            key = self.dialect.download_reply(reply, software) or self.dialect.download_key(software, image.url,
+                                                                                            replace)
             emit(COPYING_IMAGE, f"download of {image.name} {image.version} from {redact_url(image.url)} into "
                                 f"{'revision ' + key if key else 'a revision chosen by the device'} started")
             revision = self._follow_download(operation, software, key, budget, emit, history)
@@ -511,7 +515,7 @@ class NetconfDevice(Device):
                          history) -> Revision:
         """Notifications plus polling of the revision state until the download ends."""
         progress = [time.monotonic()]
-        downloaded = False
+        downloaded = seen_busy = False
         failure: Notice | None = None
 
         def out_of_time():
@@ -545,11 +549,23 @@ class NetconfDevice(Device):
                 continue
             if current is None:
                 continue  # nothing new, or the session is lost: the next poll reconnects
+            seen_busy = seen_busy or current.busy
+            outcome = self._last_download(current, key, seen_busy)
+            if outcome is not None and outcome.result != "successful" and failure is None:
+                failure = Notice(kind=f"download {outcome.result}", key=outcome.key, error_tag=outcome.error_tag,
+                                 message=outcome.message)
             revision = current.revision(key) if key else next((r for r in current.revisions if r.downloading), None)
+            if revision is None and failure is not None and not current.busy:
+                raise self._error(operation, failure.error_tag or "UPGRADE_FAILED",
+                                  f"download into revision {key} failed: {failure.message}", history=history)
             if revision is None:
                 continue
             progress[0] = time.monotonic()
             if revision.downloading or current.busy:
+                continue
+            # without a per-revision state, a revision of that name may be an old one: wait for a sign of the end
+            finished = revision.state or downloaded or (outcome is not None and outcome.result == "successful")
+            if not finished:
                 continue
             if revision.valid is not False and revision.state in ("available", "in-use", ""):
                 if not downloaded:
@@ -566,6 +582,16 @@ class NetconfDevice(Device):
                      f"{revision.state or 'not valid'} after the download")
             raise self._error(operation, reason, f"{describe_revision(revision)} is {revision.state or 'not valid'}"
                               + (f": {detail}" if detail else ""), history=history)
+
+    def _last_download(self, software: Software, key: str | None, seen_busy: bool):
+        """The per-software outcome of *this* download: for key, and recent (by its time, else seen running)."""
+        outcome = software.last_download
+        if outcome is None or software.busy or (key is not None and outcome.key != str(key)):
+            return None
+        stamp = _parse_time(outcome.time)
+        if stamp is None:
+            return outcome if seen_busy else None
+        return outcome if self._replay_since is None or stamp >= self._replay_since else None
 
     def _late_notice(self, software: Software, key: str, phase: str, budget: Budget, emit, what: str) -> None:
         """The state already shows the outcome: record the matching notification (replayed after a

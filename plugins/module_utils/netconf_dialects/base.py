@@ -78,6 +78,11 @@ def identity(element, module_of: dict[str, str] | None = None) -> str:
     return f"{module}:{name}" if module else value
 
 
+def escape(value: str) -> str:
+    """*value* as XML character data (for names put into a subtree filter)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def parse(xml: str | bytes):
     """Parse an XML document from the device (no entity expansion, no network)."""
     if isinstance(xml, str):
@@ -146,6 +151,16 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class LastDownload:
+    """How the last download ended, for dialects that keep it per software rather than per revision."""
+    key: str
+    result: str  # successful | failed | aborted
+    error_tag: str = ""
+    message: str = ""
+    time: str = ""
+
+
+@dataclass(frozen=True)
 class Software:
     """One software (e.g. the OLT application software) of one hardware component."""
     component: str
@@ -154,6 +169,8 @@ class Software:
     max_revisions: int | None = None
     revisions: tuple = ()
     busy: bool = False  # a download runs (dialects without a per-revision state say so here)
+    # dialects without a per-revision state: how the last download ended
+    last_download: LastDownload | None = None
 
     def revision(self, key: str) -> Revision | None:
         for revision in self.revisions:
@@ -235,8 +252,16 @@ class Dialect:
     def download_action(self, software: Software, url: str, replace: Revision | None):
         raise NotImplementedError
 
+    def download_key(self, software: Software, url: str, replace: Revision | None) -> str | None:
+        """Key of the revision :meth:`download_action` will write when the client chooses it (None: the device does)."""
+        return None
+
     def download_reply(self, reply, software: Software) -> str | None:
         """Key of the revision the download writes, from the action output (None: not told)."""
+        return None
+
+    def download_refused(self, reply) -> tuple[str, str] | None:
+        """``(error tag, message)`` when the action output itself reports a failure (None: accepted)."""
         return None
 
     def revision_action(self, software: Software, key: str, verb: str):

@@ -9,7 +9,8 @@ YANG 1.1 actions ``download``, ``activate``, ``commit``, ``abort-download`` and 
 from __future__ import annotations
 
 from .base import (
-    HW_NS, NOTIFICATION_NS, Dialect, Notice, Revision, Software, boolean, child, etree, identity, local, qn, sub, text,
+    HW_NS, NOTIFICATION_NS, Dialect, Notice, Revision, Software, boolean, child, escape, etree, identity, local, qn,
+    sub, text,
 )
 
 NS = "urn:bbf:yang:bbf-software-management"
@@ -32,7 +33,7 @@ class BbfSoftwareManagement(Dialect):
 
     # -- reading -----------------------------------------------------------------------------
     def state_filter(self, component: str | None = None) -> str:
-        name = f"<name>{_escape(component)}</name>" if component else "<name/>"
+        name = f"<name>{escape(component)}</name>" if component else "<name/>"
         return (f'<hardware xmlns="{HW_NS}"><component>{name}'
                 f'<software xmlns="{NS}"/></component></hardware>')
 
@@ -111,6 +112,11 @@ class BbfSoftwareManagement(Dialect):
                 sub(selected, NS, "operation", "create")
         return action
 
+    def download_key(self, software: Software, url: str, replace: Revision | None) -> str | None:
+        by_user = "download-target-selection-by-user" in software.capabilities and \
+            "download-target-selection-by-system" not in software.capabilities
+        return replace.key if by_user and replace is not None else None
+
     def download_reply(self, reply, software: Software) -> str | None:
         target = reply.find(qn(NS, "target"))
         if target is None:
@@ -153,10 +159,6 @@ class BbfSoftwareManagement(Dialect):
                                   error_tag=identity(child(error, NS, "tag"), self.module_of) if error is not None else "",
                                   message=text(error, NS, "message") or "" if error is not None else "", **base)
         return None
-
-
-def _escape(value: str) -> str:
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 DIALECT = BbfSoftwareManagement

@@ -160,8 +160,10 @@ class ScriptedManager:
     def dispatch(self, element):
         from lxml import etree
         xml = etree.tostring(element).decode()
-        verb = next(v for v in ("abort-download", "download", "activate", "commit") if f"<{v}>" in xml
-                    or f":{v}>" in xml or f"<{v} " in xml)
+        names = {etree.QName(e).localname for e in element.iter() if isinstance(e.tag, str)}
+        verb = next(v for v, spelled in (("abort-download", "abort-download"), ("download", "download-software"),
+                                         ("download", "download"), ("activate", "activate"), ("commit", "commit"))
+                    if spelled in names)
         self.sent.append((verb, xml))
         if verb in self.on_action:
             self.on_action[verb](self)
