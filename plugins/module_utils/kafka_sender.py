@@ -172,10 +172,14 @@ class KafkaSender:
             self._problem(f"{len(leftovers)} event(s) dropped: Kafka did not take them in time")
             return
         try:
-            # The stuck thread may hold the lock while draining; it will not rewrite the spool once
-            # abandoned, so appending without the lock after a short wait is safe for this process.
-            with self.spool.locked(timeout=1.0):
-                self.spool.append(leftovers)
+            # Someone may hold the lock for a while (this process's stuck thread, or another run
+            # draining a long spool, which then rewrites the file): never append without the lock;
+            # after a short wait, keep the records aside for the next lock holder to fold in.
+            with self.spool.locked(timeout=1.0) as acquired:
+                if acquired:
+                    self.spool.append(leftovers)
+                else:
+                    self.spool.append_aside(leftovers)
             self.counters["spooled"] += len(leftovers)
         except OSError as exc:
             self.counters["dropped"] += len(leftovers)

@@ -12,6 +12,11 @@ which replaces the file with what is still undelivered once the broker took a pr
 Several ``ansible-playbook`` runs on one controller may share a spool: every reader and writer
 serialises on an ``flock`` of a side file that is never renamed (the spool itself is replaced
 atomically by rename, so locking it directly would lock a stale inode).
+
+A writer that cannot wait for the lock (a sender closing past its deadline while another process
+drains a long spool) writes its records to an *aside* file instead (``<spool>.aside-<pid>-<id>``,
+renamed into place complete); whoever takes the lock next appends the aside files to the spool,
+oldest first, before anything else, so they are neither lost nor overtaken.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import os
 import time
 import typing as t
+import uuid
 from dataclasses import dataclass
 
 from ansible.module_utils.common.json import AnsibleJSONEncoder
@@ -74,6 +80,7 @@ class Spool:
         digest = hashlib.sha256(destination.encode()).hexdigest()[:16]
         self.path = os.path.join(self.directory, f"events-{digest}.jsonl")
         self.lock_path = self.path + ".lock"
+        self.aside_prefix = os.path.basename(self.path) + ".aside-"
         self.destination = destination
         self.max_bytes = max_bytes
         self.skipped_lines = 0
@@ -102,11 +109,56 @@ class Spool:
             return True
 
     def pending(self) -> bool:
-        """True when undelivered records wait in the file (cheap: no lock, no read)."""
+        """True when undelivered records wait in the file or aside (cheap: no lock, no read)."""
         try:
-            return os.path.getsize(self.path) > 0
+            if os.path.getsize(self.path) > 0:
+                return True
         except OSError:
-            return False
+            pass
+        return bool(self._asides())
+
+    def _asides(self) -> list[str]:
+        try:
+            names = [n for n in os.listdir(self.directory) if n.startswith(self.aside_prefix)]
+        except OSError:
+            return []
+        paths = [os.path.join(self.directory, n) for n in names]
+        with contextlib.suppress(OSError):
+            paths.sort(key=lambda p: (os.stat(p).st_mtime_ns, p))
+        return paths
+
+    def append_aside(self, records: t.Sequence[Record]) -> str:
+        """Keep *records* without the lock: a complete aside file, folded into the spool by the next lock holder."""
+        os.makedirs(self.directory, mode=0o700, exist_ok=True)
+        name = f"{self.aside_prefix}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        temporary = os.path.join(self.directory, "." + name)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, "".join(record.line() for record in records).encode())
+        finally:
+            os.close(fd)
+        os.rename(temporary, os.path.join(self.directory, name))  # readers only ever see it complete
+        return os.path.join(self.directory, name)
+
+    def _fold_asides(self) -> None:
+        """With the lock held: append the aside files to the spool, oldest first (they are older than what
+        anyone appends from now on), and remove them."""
+        for path in self._asides():
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+                if data:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+                    try:
+                        size = os.fstat(fd).st_size
+                        if size and os.pread(fd, 1, size - 1) != b"\n":
+                            data = b"\n" + data
+                        os.write(fd, data)
+                    finally:
+                        os.close(fd)
+                os.unlink(path)
+            except OSError:
+                break  # keep the rest for the next lock holder, in order
 
     @contextlib.contextmanager
     def locked(self, timeout: float | None = None) -> t.Iterator[bool]:
@@ -126,6 +178,8 @@ class Spool:
                         break
                     time.sleep(0.02)
             try:
+                if acquired:
+                    self._fold_asides()
                 yield acquired
             finally:
                 if acquired:

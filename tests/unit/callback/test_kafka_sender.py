@@ -279,3 +279,28 @@ def test_one_notice_per_run_and_destination(tmp_path):
     assert first.claim_notice("run-3") is True
     assert [p for p in os.listdir(tmp_path) if p.startswith("notice-")] != old and \
         len([p for p in os.listdir(tmp_path) if p.startswith("notice-")]) == 1  # stale markers removed
+
+
+def test_close_while_another_process_holds_the_spool_lock_keeps_records_aside_then_folds_them(tmp_path):
+    """A drain elsewhere holds the lock past our deadline: our leftovers go aside, never unlocked into
+    a file the drainer is about to replace, and the next lock holder appends them in order."""
+    spool = Spool(str(tmp_path), "x")
+    with spool.locked():
+        spool.append([Record("t", "h", {"n": n}) for n in range(3)])
+    broker = FakeBroker()
+    broker.up = False
+    holder = Spool(str(tmp_path), "x")
+    with holder.locked() as held:  # another run, draining a long spool
+        assert held
+        s = sender(broker, Spool(str(tmp_path), "x"))
+        for n in range(3, 6):
+            s.submit("t", "h", {"n": n})
+        started = time.monotonic()
+        counters = s.close(0.3)
+        assert time.monotonic() - started < 3.0 and counters["spooled"] == 3
+        asides = [p for p in os.listdir(tmp_path) if ".aside-" in p and not p.startswith(".")]
+        assert len(asides) == 1 and holder.pending()
+        holder.replace(holder.read()[1:])  # the drainer delivered the first record and rewrites the file
+    with spool.locked():
+        assert [r.value["n"] for r in spool.read()] == [1, 2, 3, 4, 5]
+    assert not [p for p in os.listdir(tmp_path) if ".aside-" in p]
