@@ -515,7 +515,7 @@ class NetconfDevice(Device):
                          history) -> Revision:
         """Notifications plus polling of the revision state until the download ends."""
         progress = [time.monotonic()]
-        downloaded = seen_busy = False
+        downloaded = seen_busy = installing = False
         failure: Notice | None = None
 
         def out_of_time():
@@ -537,7 +537,13 @@ class NetconfDevice(Device):
                 progress[0] = time.monotonic()
                 key = key or notice.key
                 phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
-                if phase == "downloaded":
+                install = self.dialect.install_action(software, key) if phase == "downloaded" else None
+                if install is not None and not installing:
+                    installing = True
+                    emit(INSTALLING_IMAGE, f"notification {notice.kind}: revision {notice.key} transferred; "
+                                           "installing it")
+                    self._action(operation, "install action", install)
+                elif phase in ("downloaded", "installed"):
                     downloaded = True
                     emit(INSTALLING_IMAGE, f"notification {notice.kind}: revision {notice.key} downloaded and validated")
                     watch.poll_soon()
@@ -564,7 +570,8 @@ class NetconfDevice(Device):
             if revision.downloading or current.busy:
                 continue
             # without a per-revision state, a revision of that name may be an old one: wait for a sign of the end
-            finished = revision.state or downloaded or (outcome is not None and outcome.result == "successful")
+            finished = downloaded or not installing and (revision.state or (outcome is not None
+                                                                              and outcome.result == "successful"))
             if not finished:
                 continue
             if revision.valid is not False and revision.state in ("available", "in-use", ""):
@@ -652,7 +659,7 @@ class NetconfDevice(Device):
                 emit(REBOOTING_DEVICE, f"session lost right after activate of {describe_revision(target)} "
                                        f"({exc.reason}); the device is restarting")
             running = self._ride_restart(operation, software, target, budget, emit, history)
-            if self.commit and not running.committed:
+            if self.commit and not running.committed and "commit" in software.capabilities:
                 emit(COMMITTING_IMAGE, f"committing {describe_revision(running)} so that it boots next")
                 self._action(operation, "commit action",
                              self.dialect.revision_action(software, running.key, "commit"), retry=True)
@@ -675,7 +682,7 @@ class NetconfDevice(Device):
                       history) -> Revision:
         """Wait until *target* is the active revision, following the device through its restart."""
         drops, connections = self._drops, self.connections
-        activated = restarted = False
+        activated = restarted = restarted_by_us = False
         failed: Notice | None = None
         settle_until = None
 
@@ -697,6 +704,7 @@ class NetconfDevice(Device):
                 if phase == "activated":
                     activated = True
                     emit(REBOOTING_DEVICE, f"notification {notice.kind}: {describe_revision(target)} is active")
+                    restarted_by_us = restarted_by_us or self._restart(operation, software, target, emit)
                     watch.poll_soon()
                 elif phase == "activate-failed":
                     failed = notice
@@ -710,6 +718,9 @@ class NetconfDevice(Device):
                 connections, restarted = self.connections, True
                 emit(REBOOTING_DEVICE, "the device answers again")
             active = self.dialect.active_revision(current)
+            booting = current.revision(target.key)
+            if booting is not None and booting.committed and not booting.active and not restarted_by_us:
+                restarted_by_us = self._restart(operation, software, target, emit)  # boots next: restart into it
             if active is not None and active.key == target.key:
                 if not activated:
                     self._late_notice(software, target.key, "activated", budget, emit, "is active")
@@ -724,6 +735,19 @@ class NetconfDevice(Device):
                     raise self._error(operation, ACTIVATION_FAILED,
                                       f"the device restarted but {describe_revision(active)} is active, not "
                                       f"{describe_revision(target)}", history=history)
+
+    def _restart(self, operation: str, software: Software, target: Revision, emit) -> bool:
+        """Send the dialect's restart (e.g. O-RAN ``reset``) when activate does not restart the device itself."""
+        element = self.dialect.restart_action(software, target.key)
+        if element is None:
+            return False
+        try:
+            self._action(operation, "restart", element)
+        except DeviceError as exc:
+            if not exc.retryable:
+                raise
+        emit(REBOOTING_DEVICE, f"restart requested to boot {describe_revision(target)}")
+        return True
 
     def _await_commit(self, operation: str, software: Software, running: Revision, budget: Budget, emit,
                       history) -> Revision:

@@ -219,7 +219,7 @@ class Dialect:
     module = ""
     namespace = ""
     hardware_root = "hardware"
-    # notification kind -> phase: "downloaded", "download-failed", "activated", "activate-failed",
+    # notification kind -> phase: "downloaded", "installed", "download-failed", "activated", "activate-failed",
     # "committed", "commit-failed", "aborted"
     NOTICE_PHASES: dict[str, str] = {}
 
@@ -262,6 +262,16 @@ class Dialect:
 
     def download_refused(self, reply) -> tuple[str, str] | None:
         """``(error tag, message)`` when the action output itself reports a failure (None: accepted)."""
+        return None
+
+    def install_action(self, software: Software, key: str | None):
+        """A second step after the transfer (O-RAN ``software-install``), or None when ``download`` installs too.
+        When there is one, the download ends with the dialect's ``installed`` notification phase."""
+        return None
+
+    def restart_action(self, software: Software, key: str):
+        """What restarts the device into an activated revision when ``activate`` itself does not (O-RAN
+        ``reset``), or None."""
         return None
 
     def revision_action(self, software: Software, key: str, verb: str):

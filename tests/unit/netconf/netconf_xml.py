@@ -161,9 +161,9 @@ class ScriptedManager:
         from lxml import etree
         xml = etree.tostring(element).decode()
         names = {etree.QName(e).localname for e in element.iter() if isinstance(e.tag, str)}
-        verb = next(v for v, spelled in (("abort-download", "abort-download"), ("download", "download-software"),
+        verb = next((v for v, spelled in (("abort-download", "abort-download"), ("download", "download-software"),
                                          ("download", "download"), ("activate", "activate"), ("commit", "commit"))
-                    if spelled in names)
+                    if spelled in names), etree.QName(element).localname)
         self.sent.append((verb, xml))
         if verb in self.on_action:
             self.on_action[verb](self)
