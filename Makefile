@@ -8,7 +8,7 @@ COLLECTION_LINK := .collections/ansible_collections/escalator/swim
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo test bench setup collection clean
+.PHONY: demo test bench setup collection clean docs
 
 setup: $(STAMP) collection
 
@@ -33,6 +33,11 @@ test: setup
 # and bench/bench.png. `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
 bench: setup
 	$(BIN)/python -m swim_bench $(BENCH_ARGS)
+
+# Module/plugin/role reference (docs/reference/) and CHANGELOG.md, generated from the code and
+# changelogs/fragments (tests/quality/test_docs.py fails when they are stale).
+docs: setup
+	$(BIN)/python tools/build_docs.py
 
 clean:
 	rm -rf $(VENV) .collections .demo
