@@ -200,7 +200,7 @@ class KafkaSender:
                     self._deliver(batch)
                 elif self._backlog:
                     self._maybe_drain()
-                else:
+                if not self._backlog:  # checked every retry interval, busy or idle
                     self._adopt_foreign_backlog()
             if self._backlog and not self._abandoned:
                 if self.retry_at_close:

@@ -304,3 +304,23 @@ def test_close_while_another_process_holds_the_spool_lock_keeps_records_aside_th
     with spool.locked():
         assert [r.value["n"] for r in spool.read()] == [1, 2, 3, 4, 5]
     assert not [p for p in os.listdir(tmp_path) if ".aside-" in p]
+
+
+def test_a_busy_sender_adopts_foreign_records_too(tmp_path):
+    """Events keep arriving (the thread is never idle): records another sender spooled are still adopted."""
+    broker = FakeBroker()
+    running = sender(broker, Spool(str(tmp_path), "x"))
+    broker.up = False
+    worker = sender(broker, Spool(str(tmp_path), "x"), retry_at_close=False)
+    worker.submit("status", "w", {"n": -1})
+    worker.close(2)
+    broker.up = True
+    n = 0
+    deadline = time.monotonic() + 10
+    while -1 not in numbers(broker) and time.monotonic() < deadline:
+        running.submit("events", "h", {"n": n})
+        n += 1
+        time.sleep(0.01)
+    assert -1 in numbers(broker), "adopted and delivered while the run goes on"
+    running.close(5)
+    assert sorted(numbers(broker)) == list(range(-1, n)) and Spool(str(tmp_path), "x").read() == []
