@@ -130,6 +130,7 @@ class StatusPublisher:
         self.transport = transport
         self.operation = operation
         self.published = 0
+        self.failed = 0
         self._errors: list[str] = []
 
     def __call__(self, status: StatusEvent) -> None:
@@ -143,6 +144,7 @@ class StatusPublisher:
             if self.sender.submit(self.topic, self.host, event):
                 self.published += 1
         except Exception as exc:  # a status report must never break the operation
+            self.failed += 1
             if not self._errors:
                 self._errors.append(f"{type(exc).__name__}: {exc}")
 
@@ -156,9 +158,9 @@ class StatusPublisher:
             return [f"{self.host}: image-status events not published to Kafka: {type(exc).__name__}: {exc}"]
         problems = self.sender.problems + self._errors
         why = problems[0] if problems else "unknown error"
-        lost = counters.get("dropped", 0) + len(self._errors)
+        lost = counters.get("dropped", 0) + self.failed
         if lost:
-            return [f"{self.host}: {lost} of {self.published + len(self._errors)} image-status event(s) "
+            return [f"{self.host}: {lost} of {self.published + self.failed} image-status event(s) "
                     f"not published to Kafka topic {self.topic}: {why}"]
         spool = getattr(self.sender, "spool", None)
         if counters.get("spooled") and getattr(self.sender, "backlog", False) and spool is not None:
