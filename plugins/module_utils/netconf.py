@@ -570,8 +570,8 @@ class NetconfDevice(Device):
             if revision.downloading or current.busy:
                 continue
             # without a per-revision state, a revision of that name may be an old one: wait for a sign of the end
-            finished = downloaded or not installing and (revision.state or (outcome is not None
-                                                                              and outcome.result == "successful"))
+            ended = bool(revision.state) or (outcome is not None and outcome.result == "successful")
+            finished = downloaded or (ended and not installing)
             if not finished:
                 continue
             if revision.valid is not False and revision.state in ("available", "in-use", ""):

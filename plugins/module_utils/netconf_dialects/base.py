@@ -237,7 +237,30 @@ class Dialect:
 
     # -- reading -----------------------------------------------------------------------------
     def state_filter(self, component: str | None = None) -> str:
-        raise NotImplementedError
+        """Subtree filter of the software of one component (or of every component)."""
+        name = f"<name>{escape(component)}</name>" if component else "<name/>"
+        return (f'<{self.hardware_root} xmlns="{HW_NS}"><component>{name}'
+                f'<software xmlns="{self.namespace}"/></component></{self.hardware_root}>')
+
+    def software_entries(self, data):
+        """``(component name, software element)`` of every software in a ``<data>`` reply."""
+        hardware = data.find(qn(HW_NS, self.hardware_root)) if data is not None else None
+        for comp in hardware.findall(qn(HW_NS, "component")) if hardware is not None else []:
+            container = comp.find(qn(self.namespace, "software"))
+            for software in container.findall(qn(self.namespace, "software")) if container is not None else []:
+                yield text(comp, HW_NS, "name") or "", software
+
+    def notification_software(self, notification):
+        """``(Notice fields, software element)`` of a notification about a software of this model, or None."""
+        if notification is None or notification.tag != qn(NOTIFICATION_NS, "notification"):
+            return None
+        hardware = notification.find(qn(HW_NS, self.hardware_root))
+        comp = hardware.find(qn(HW_NS, "component")) if hardware is not None else None
+        software = child(comp, self.namespace, "software", "software") if comp is not None else None
+        if software is None:
+            return None
+        return ({"component": text(comp, HW_NS, "name") or "", "software": text(software, self.namespace, "name") or "",
+                 "event_time": text(notification, NOTIFICATION_NS, "eventTime") or ""}, software)
 
     def parse_state(self, data) -> list[Software]:
         raise NotImplementedError
@@ -285,13 +308,16 @@ class Dialect:
     def hardware_filter(self) -> str:
         return f'<{self.hardware_root} xmlns="{HW_NS}"/>'
 
-    def action_root(self, component: str):
-        """``<action><hardware><component><name>component</name>`` -> (action, component element)."""
+    def software_element(self, software: Software):
+        """``<action><hardware><component><name/><software><software><name/>`` -> (action, inner software)."""
         action = etree.Element(qn(YANG_ACTION_NS, "action"), nsmap={None: YANG_ACTION_NS})
         hardware = etree.SubElement(action, qn(HW_NS, self.hardware_root), nsmap={None: HW_NS})
         comp = sub(hardware, HW_NS, "component")
-        sub(comp, HW_NS, "name", component)
-        return action, comp
+        sub(comp, HW_NS, "name", software.component)
+        container = etree.SubElement(comp, qn(self.namespace, "software"), nsmap={None: self.namespace})
+        entry = sub(container, self.namespace, "software")
+        sub(entry, self.namespace, "name", software.name)
+        return action, entry
 
     def hardware_components(self, data) -> list[HardwareComponent]:
         """ietf-hardware components (both the NMDA and the -state tree) as plain dicts."""

@@ -21,10 +21,7 @@ import posixpath
 import re
 from urllib.parse import unquote, urlsplit
 
-from .base import (
-    HW_NS, NOTIFICATION_NS, Dialect, LastDownload, Notice, Revision, Software, boolean, child, escape, etree, identity,
-    local, qn, sub, text,
-)
+from .base import Dialect, LastDownload, Notice, Revision, Software, boolean, child, identity, local, qn, sub, text
 
 NS = "urn:bbf:yang:bbf-software-image-management-one-dot-one"
 MODULE = "bbf-software-image-management-one-dot-one"
@@ -56,28 +53,20 @@ class BbfSoftwareImageManagementOneDotOne(Dialect):
     _VERBS = {"activate": ("activate-revision", "activate"), "commit": ("commit-revision", "commit")}
 
     # -- reading -----------------------------------------------------------------------------
-    def state_filter(self, component: str | None = None) -> str:
-        name = f"<name>{escape(component)}</name>" if component else "<name/>"
-        return (f'<hardware-state xmlns="{HW_NS}"><component>{name}'
-                f'<software xmlns="{NS}"/></component></hardware-state>')
-
     def parse_state(self, data) -> list[Software]:
         found = []
-        hardware = data.find(qn(HW_NS, "hardware-state")) if data is not None else None
-        for comp in hardware.findall(qn(HW_NS, "component")) if hardware is not None else []:
-            container = comp.find(qn(NS, "software"))
-            for software in container.findall(qn(NS, "software")) if container is not None else []:
-                revisions = child(software, NS, "revisions")
-                download = child(software, NS, "download")
-                found.append(Software(
-                    component=text(comp, HW_NS, "name") or "",
-                    name=text(software, NS, "name") or "",
-                    capabilities=frozenset({"activate", "commit", "validate"}),
-                    revisions=tuple(self._revision(r) for r in
-                                    (revisions.findall(qn(NS, "revision")) if revisions is not None else [])),
-                    busy=text(download, NS, "current-state", "state") == "in-progress",
-                    last_download=self._last_download(download),
-                ))
+        for component, software in self.software_entries(data):
+            revisions = child(software, NS, "revisions")
+            download = child(software, NS, "download")
+            found.append(Software(
+                component=component,
+                name=text(software, NS, "name") or "",
+                capabilities=frozenset({"activate", "commit", "validate"}),
+                revisions=tuple(self._revision(r) for r in
+                                (revisions.findall(qn(NS, "revision")) if revisions is not None else [])),
+                busy=text(download, NS, "current-state", "state") == "in-progress",
+                last_download=self._last_download(download),
+            ))
         return found
 
     def _last_download(self, download) -> LastDownload | None:
@@ -109,19 +98,12 @@ class BbfSoftwareImageManagementOneDotOne(Dialect):
         )
 
     # -- actions -----------------------------------------------------------------------------
-    def _software_element(self, software: Software):
-        action, comp = self.action_root(software.component)
-        container = etree.SubElement(comp, qn(NS, "software"), nsmap={None: NS})
-        entry = sub(container, NS, "software")
-        sub(entry, NS, "name", software.name)
-        return action, entry
-
     def download_key(self, software: Software, url: str, replace: Revision | None) -> str | None:
         """The revision name: the image file name of the URL (the device chooses the slot itself)."""
         return posixpath.basename(unquote(urlsplit(url).path)) or "image"
 
     def download_action(self, software: Software, url: str, replace: Revision | None):
-        action, entry = self._software_element(software)
+        action, entry = self.software_element(software)
         download = sub(sub(entry, NS, "download"), NS, "download-software")
         sub(download, NS, "url", url)
         sub(download, NS, "name", self.download_key(software, url, replace))
@@ -135,7 +117,7 @@ class BbfSoftwareImageManagementOneDotOne(Dialect):
         return tag, text(reply, NS, "failure-string") or ""
 
     def revision_action(self, software: Software, key: str, verb: str):
-        action, entry = self._software_element(software)
+        action, entry = self.software_element(software)
         if verb == "abort-download":
             sub(sub(sub(entry, NS, "download"), NS, "abort-download"), NS, "name", str(key))
             return action
@@ -147,15 +129,10 @@ class BbfSoftwareImageManagementOneDotOne(Dialect):
 
     # -- notifications -------------------------------------------------------------------------
     def parse_notification(self, notification) -> Notice | None:
-        if notification is None or notification.tag != qn(NOTIFICATION_NS, "notification"):
+        found = self.notification_software(notification)
+        if found is None:
             return None
-        hardware = notification.find(qn(HW_NS, "hardware-state"))
-        comp = hardware.find(qn(HW_NS, "component")) if hardware is not None else None
-        software = child(comp, NS, "software", "software") if comp is not None else None
-        if software is None:
-            return None
-        base = {"component": text(comp, HW_NS, "name") or "", "software": text(software, NS, "name") or "",
-                "event_time": text(notification, NOTIFICATION_NS, "eventTime") or ""}
+        base, software = found
         download = child(software, NS, "download")
         for node in download if download is not None else []:
             kind = local(node.tag)

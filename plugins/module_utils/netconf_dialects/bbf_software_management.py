@@ -8,10 +8,7 @@ YANG 1.1 actions ``download``, ``activate``, ``commit``, ``abort-download`` and 
 
 from __future__ import annotations
 
-from .base import (
-    HW_NS, NOTIFICATION_NS, Dialect, Notice, Revision, Software, boolean, child, escape, etree, identity, local, qn,
-    sub, text,
-)
+from .base import Dialect, Notice, Revision, Software, boolean, child, identity, local, qn, sub, text
 
 NS = "urn:bbf:yang:bbf-software-management"
 MODULE = "bbf-software-management"
@@ -32,29 +29,19 @@ class BbfSoftwareManagement(Dialect):
     }
 
     # -- reading -----------------------------------------------------------------------------
-    def state_filter(self, component: str | None = None) -> str:
-        name = f"<name>{escape(component)}</name>" if component else "<name/>"
-        return (f'<hardware xmlns="{HW_NS}"><component>{name}'
-                f'<software xmlns="{NS}"/></component></hardware>')
-
     def parse_state(self, data) -> list[Software]:
         found = []
-        hardware = data.find(qn(HW_NS, "hardware")) if data is not None else None
-        for comp in hardware.findall(qn(HW_NS, "component")) if hardware is not None else []:
-            container = comp.find(qn(NS, "software"))
-            if container is None:
-                continue
-            for software in container.findall(qn(NS, "software")):
-                revisions = child(software, NS, "revisions")
-                maximum = text(revisions, NS, "maximum-number-of-revisions") if revisions is not None else None
-                found.append(Software(
-                    component=text(comp, HW_NS, "name") or "",
-                    name=text(software, NS, "name") or "",
-                    capabilities=frozenset(identity(c).split(":")[-1] for c in software.findall(qn(NS, "capability"))),
-                    max_revisions=int(maximum) if maximum and maximum.isdigit() else None,
-                    revisions=tuple(self._revision(r) for r in
-                                    (revisions.findall(qn(NS, "revision")) if revisions is not None else [])),
-                ))
+        for component, software in self.software_entries(data):
+            revisions = child(software, NS, "revisions")
+            maximum = text(revisions, NS, "maximum-number-of-revisions") if revisions is not None else None
+            found.append(Software(
+                component=component,
+                name=text(software, NS, "name") or "",
+                capabilities=frozenset(identity(c).split(":")[-1] for c in software.findall(qn(NS, "capability"))),
+                max_revisions=int(maximum) if maximum and maximum.isdigit() else None,
+                revisions=tuple(self._revision(r) for r in
+                                (revisions.findall(qn(NS, "revision")) if revisions is not None else [])),
+            ))
         return found
 
     @staticmethod
@@ -85,10 +72,7 @@ class BbfSoftwareManagement(Dialect):
 
     # -- actions -----------------------------------------------------------------------------
     def _revisions_element(self, software: Software):
-        action, comp = self.action_root(software.component)
-        container = etree.SubElement(comp, qn(NS, "software"), nsmap={None: NS})
-        entry = sub(container, NS, "software")
-        sub(entry, NS, "name", software.name)
+        action, entry = self.software_element(software)
         return action, sub(entry, NS, "revisions")
 
     def download_action(self, software: Software, url: str, replace: Revision | None):
@@ -134,17 +118,11 @@ class BbfSoftwareManagement(Dialect):
     # -- notifications -------------------------------------------------------------------------
     def parse_notification(self, notification) -> Notice | None:
         """A nested bbf-swm notification (``<notification><eventTime/><hardware>...``), or None."""
-        if notification is None or notification.tag != qn(NOTIFICATION_NS, "notification"):
-            return None
-        event_time = text(notification, NOTIFICATION_NS, "eventTime") or ""
-        hardware = notification.find(qn(HW_NS, "hardware"))
-        comp = hardware.find(qn(HW_NS, "component")) if hardware is not None else None
-        software = child(comp, NS, "software", "software") if comp is not None else None
-        revisions = child(software, NS, "revisions") if software is not None else None
+        found = self.notification_software(notification)
+        revisions = child(found[1], NS, "revisions") if found is not None else None
         if revisions is None:
             return None
-        base = {"component": text(comp, HW_NS, "name") or "", "software": text(software, NS, "name") or "",
-                "event_time": event_time}
+        base = found[0]
         for element in revisions:
             if local(element.tag) == "revision-deleted":
                 return Notice(kind="revision-deleted", key=text(element, NS, "id") or "", **base)
@@ -155,9 +133,10 @@ class BbfSoftwareManagement(Dialect):
                 kind = local(node.tag)
                 if kind in self.NOTICE_PHASES and node.tag == qn(NS, kind):
                     error = child(node, NS, "error")
-                    return Notice(kind=kind, key=key,
-                                  error_tag=identity(child(error, NS, "tag"), self.module_of) if error is not None else "",
-                                  message=text(error, NS, "message") or "" if error is not None else "", **base)
+                    if error is None:
+                        return Notice(kind=kind, key=key, **base)
+                    return Notice(kind=kind, key=key, error_tag=identity(child(error, NS, "tag"), self.module_of),
+                                  message=text(error, NS, "message") or "", **base)
         return None
 
 
