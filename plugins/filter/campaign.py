@@ -63,14 +63,15 @@ def campaign_finished(rows, retry_failed=False) -> list[str]:
 def campaign_rollback_order(rows) -> list[list[str]]:
     """The devices a campaign upgraded, as batches in reverse batch order (what to revert, and how).
 
-    A device counts when its activation succeeded and it was not rolled back yet.
+    A device counts when its activation succeeded (or was left running by a stopped controller: the
+    rollback role leaves a device already on its old image alone) and it was not rolled back yet.
     """
     if not isinstance(rows, list):
         raise AnsibleFilterError("campaign_rollback_order: expects the rows of escalator.swim.campaign_status")
     batches: dict[int, list[str]] = {}
     for row in rows:
         stages = row.get("stages") or {}
-        if (stages.get("activate") or {}).get("state") != "ok":
+        if (stages.get("activate") or {}).get("state") not in ("ok", "running"):
             continue
         if (stages.get("rollback") or {}).get("state") == "ok":
             continue

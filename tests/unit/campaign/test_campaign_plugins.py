@@ -85,9 +85,34 @@ def test_filters():
         filters["campaign_resolve"](document, {"x": []})
 
 
+def test_status_row_filters():
+    filters = FilterModule().filters()
+
+    def row(device, outcome, batch=None, **stages):
+        return {"device": device, "outcome": outcome, "batch": batch,
+                "stages": {name: {"state": state} for name, state in stages.items()}}
+
+    rows = [row("up", "upgraded", 0, precheck="ok", activate="ok", postcheck="ok"),
+            row("failed", "failed", 1, precheck="ok", activate="failed", rollback="skipped"),
+            row("pre", "failed", None, precheck="failed"),
+            row("half", "in_progress", 1, precheck="ok", activate="running"),
+            row("held", "skipped", None, precheck="ok", verify="skipped"),
+            row("back", "rolled_back", 0, precheck="ok", activate="ok", rollback="ok"),
+            row("late", "upgraded", 2, precheck="ok", activate="ok", postcheck="ok"),
+            row("late2", "upgraded", 2, precheck="ok", activate="ok", postcheck="ok")]
+    assert filters["campaign_finished"](rows) == ["up", "failed", "back", "late", "late2"]
+    assert filters["campaign_finished"](rows, True) == ["up", "back", "late", "late2"]
+    # activated and not rolled back, last batch first
+    assert filters["campaign_rollback_order"](rows) == [["late", "late2"], ["half"], ["up"]]
+    from ansible.errors import AnsibleFilterError
+    with pytest.raises(AnsibleFilterError):
+        filters["campaign_finished"]("nope")
+
+
 @pytest.mark.parametrize("kind, name", [("module", "validate_plan"), ("module", "resolve_plan"),
                                         ("filter", "campaign_problems"), ("filter", "campaign_resolve"),
-                                        ("filter", "campaign_batches")])
+                                        ("filter", "campaign_batches"), ("filter", "campaign_finished"),
+                                        ("filter", "campaign_rollback_order")])
 def test_documentation_renders(kind, name):
     done = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", kind, f"escalator.swim.{name}"],
                           capture_output=True, text=True, env=ansible_env(), cwd=ROOT, timeout=120)

@@ -206,3 +206,26 @@ def test_resolution_is_deterministic_whatever_the_input_order():
     forward = resolve(document, fleet(9), hostvars)
     backward = resolve(document, {"olts": list(reversed(fleet(9)["olts"]))}, dict(reversed(hostvars.items())))
     assert forward["batches"] == backward["batches"] and forward["host_batch"] == backward["host_batch"]
+
+
+def test_finished_hosts_are_skipped_but_not_down():
+    """Hosts finished in an earlier run are in no batch, and unlike unavailable ones keep their partners going."""
+    from ansible_collections.escalator.swim.plugins.module_utils.campaign.resolve import resolve
+
+    plan = {"campaign": {
+        "id": "c1",
+        "images": {"default": {"name": "n", "version": "2", "url": "http://h/i", "sha256": "a" * 64}},
+        "groups": [{"group": "g", "batch": {"size": 2}}],
+        "redundancy_groups": [{"name": "pairs", "var": "pair"}],
+    }}
+    groups = {"g": ["h1", "h2", "h3"]}
+    hostvars = {"h1": {"pair": "p"}, "h2": {"pair": "p"}, "h3": {}}
+    done = resolve(plan, groups, hostvars, finished=["h1"])
+    assert done["hosts_in_order"] == ["h2", "h3"]
+    assert [(s["host"], s["cause"]) for s in done["skipped_hosts"]] == [("h1", "finished")]
+    down = resolve(plan, groups, hostvars, unavailable=["h1"])
+    assert down["hosts_in_order"] == ["h3"]
+    assert {(s["host"], s["cause"]) for s in down["skipped_hosts"]} == {("h1", "unavailable"), ("h2", "redundancy")}
+    # unavailable wins over finished
+    both = resolve(plan, groups, hostvars, unavailable=["h1"], finished=["h1"])
+    assert both["hosts_in_order"] == ["h3"]
