@@ -4,6 +4,7 @@ rollback_campaign recovery policy), version_report, validate_plan."""
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 
@@ -137,3 +138,21 @@ def test_validate_plan_playbook(sim_fleet, tmp_path):
     offline = run_playbook("escalator.swim.validate_plan", fleet.inventory,
                            extra_vars={"swim_plan": str(path), "swim_offline": True})
     assert offline.returncode == 0 and "is valid offline" in offline.stdout, offline.stdout[-3000:]
+
+
+def test_check_mode_prints_the_batches_and_touches_nothing(sim_fleet, image_server, tmp_path):
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(3, groups=["a"])
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(plan_for(image, "it-check", batch=2)))
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True}, check=True)
+    assert run.returncode == 0, run.stdout[-5000:]
+    assert "[['olt-001', 'olt-002'], ['olt-003']]" in run.stdout               # the resolved batches
+    for host, batch in (("olt-001", 0), ("olt-002", 0), ("olt-003", 1)):
+        assert re.search(rf'ok: \[{host}\] => {{\s*"msg": "batch {batch} \(all-a\): 1\.0\.0 -> 2\.0\.0: precheck, '
+                         r'backup, download swim-olt 2\.0\.0', run.stdout), host
+    assert fleet.reboots() == []
+    assert set(active(fleet).values()) == {"1.0.0"}
+    assert not list(state.glob("campaigns/*/status/*.json")) and not list(state.glob("locks/*.lock"))
