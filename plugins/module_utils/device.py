@@ -95,11 +95,12 @@ class DeviceError(Exception):
 
 @dataclass(frozen=True)
 class Image:
-    """One image in a partition. ``committed`` / ``valid`` are None where the transport cannot tell."""
+    """One image in a partition. ``committed`` / ``valid`` / ``sha256`` are None where the transport cannot tell."""
     name: str
     version: str
     committed: bool | None = None
     valid: bool | None = None
+    sha256: str | None = None  # lowercase hex digest the device reports (NETCONF ``hash``); DMI does not
 
     def same_as(self, name: str | None, version: str) -> bool:
         return self.version == version and (not name or self.name == name)

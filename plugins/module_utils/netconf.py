@@ -111,8 +111,8 @@ def known_good(revision: Revision) -> bool | None:
 
 
 def to_image(revision: Revision, software: Software) -> Image:
-    return Image(name=revision.product_code, version=revision.version,
-                 committed=known_good(revision), valid=revision.valid)
+    return Image(name=revision.product_code, version=revision.version, committed=known_good(revision),
+                 valid=revision.valid, sha256=clean_hash(revision.hash) or None)
 
 
 def standby_revisions(software: Software, active: Revision | None) -> list[Revision]:

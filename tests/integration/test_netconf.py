@@ -199,3 +199,19 @@ def test_commit_option_false_leaves_a_trial_activation_the_device_undoes_at_rest
     fleet.restart()  # the device restarts: it boots its committed revision again (G.988 semantics)
     after = versions(fleet.inventory, tmp_path)
     assert after["active_version"] == "1.0.0" and after["standby_version"] == "2.0.0", after
+
+
+def test_corrupted_transfer_is_never_taken_for_an_installed_image(sim_fleet, target_image, tmp_path):
+    """The device learns name/version from the image, so a corrupted transfer looks valid; its hash differs.
+    A second run must download again (and fail again), not skip the download and activate the bad image."""
+    fleet = sim_fleet(1, transport="netconf", faults={"devices": {"olt-001": {"faults": ["checksum_corruption"]}}})
+    for attempt in (1, 2):
+        run = run_playbook("record_upgrade.yml", fleet.inventory, results_dir=tmp_path / f"run{attempt}",
+                           extra_vars={"image": target_image})
+        assert run.returncode == 0, run.stdout[-3000:]
+        download = run.results("olt-001")["download"]
+        assert download["failed"] is True and "WRONG_IMAGE_CHECKSUM" in download["msg"], (attempt, download)
+        assert download["status_history"], "the second run downloaded again"
+        assert run.results("olt-001")["activate"].get("skipped") is True
+    assert fleet.state("olt-001")["partitions"]["active"]["version"] == "1.0.0"
+    assert fleet.reboots() == []

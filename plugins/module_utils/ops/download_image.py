@@ -35,7 +35,9 @@ def run(ctx) -> dict:
         if active is not None and active.same_as(image.name, image.version):
             result["msg"] = f"{device.name}: {describe(active)} is already the active image; nothing to download"
             return result
-        if standby is not None and standby.same_as(image.name, image.version) and standby.valid is not False:
+        # A standby whose reported digest differs (a corrupted transfer over NETCONF) is downloaded again.
+        if standby is not None and standby.same_as(image.name, image.version) and standby.valid is not False \
+                and standby.sha256 in (None, image.sha256):
             result["msg"] = f"{device.name}: {describe(standby)} is already installed in standby"
             return result
     if ctx.check_mode:

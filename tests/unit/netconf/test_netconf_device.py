@@ -285,3 +285,25 @@ def test_inventory_and_health_from_ietf_hardware():
                       "sensors": {"temperature-1": {"value": 45.5, "units": "C"}}}
     assert sum(1 for verb, _ in manager.sent if verb == "get") == 2, "inventory and health share one read"
     assert device.startup_config() == {"config_url": "", "version": "", "exposed": False}
+
+
+def test_download_image_downloads_again_over_a_standby_with_another_digest():
+    """A corrupted transfer leaves a valid-looking standby: its reported digest differs, so it is not 'installed'."""
+    from ansible_collections.escalator.swim.plugins.module_utils.ops import download_image
+    from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
+
+    corrupted = X.state_reply(
+        X.revision(0, "in-use", "1.0.0", hash_="a" * 64, active=True, committed=True),
+        X.revision(1, "available", "2.0.0", hash_="f" * 64, changed="2026-01-02T00:00:01Z",
+                   downloaded="2026-01-02T00:00:01Z"))
+    params = {"device_name": "olt-001", "host": "127.0.0.1", "transport": "netconf",
+              **{k: v.get("default") for k, v in download_image.ARGUMENT_SPEC.items()},
+              "name": "swim-olt", "version": "2.0.0", "url": "http://127.0.0.1/i.img"}
+    for digest, changed in (("f" * 64, False), (X.SHA_NEW, True)):
+        manager = X.ScriptedManager([corrupted, X.DOWNLOADED], actions={"download": X.DOWNLOAD_OUTPUT})
+        context = OperationContext({**params, "sha256": digest}, check_mode=True,
+                                   device_factory=lambda _p, m=manager: ScriptedDevice([m]))
+        result = execute(download_image, context)
+        assert result["changed"] is changed, result
+        if not changed:
+            assert "already installed" in result["msg"]

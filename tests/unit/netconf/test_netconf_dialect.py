@@ -47,9 +47,10 @@ def test_parse_state_reads_every_leaf():
 def test_versions_map_onto_active_and_standby():
     versions = netconf.split_versions(software(X.BEFORE), DIALECT)
     assert versions.as_dict() == {
-        "active": [{"name": "swim-olt", "version": "1.0.0", "committed": True, "valid": True}],
+        "active": [{"name": "swim-olt", "version": "1.0.0", "committed": True, "valid": True, "sha256": "a" * 64}],
         # downloaded and never activated since: not a known good image
-        "standby": [{"name": "swim-olt", "version": "0.9.0", "committed": False, "valid": True}],
+        "standby": [{"name": "swim-olt", "version": "0.9.0", "committed": False, "valid": True,
+                     "sha256": "c" * 64}],
     }
     after = netconf.split_versions(software(X.ACTIVE_COMMITTED), DIALECT)
     assert after.active_image.version == "2.0.0" and after.active_image.committed is True
