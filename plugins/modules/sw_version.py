@@ -62,12 +62,18 @@ active:
       type: str
       sample: 1.0.0
     committed:
-      description: Whether the image is committed (boots next). Only where the transport tells (NETCONF).
+      description:
+        - Whether the image is committed (boots next). Only where the transport tells (NETCONF).
+        - For a standby image over NETCONF, whether it is known good (it has run since it was downloaded).
       type: bool
       returned: when known
     valid:
       description: Whether the image is valid. Only where the transport tells (NETCONF).
       type: bool
+      returned: when known
+    sha256:
+      description: SHA-256 digest of the image as the device reports it (NETCONF C(hash) leaf).
+      type: str
       returned: when known
 standby:
   description: Images in the standby partition, same shape as RV(active).
