@@ -57,7 +57,8 @@ class AwxJobFactory:
         self.count = 0
 
     def __call__(self, name: str, inventory: Path | dict, extra_vars: dict | None = None,
-                 envvars: dict | None = None, project_files: dict | None = None, timeout: float = 600) -> JobResult:
+                 envvars: dict | None = None, project_files: dict | None = None, job_type: str = "run",
+                 timeout: float = 600) -> JobResult:
         """*project_files*: {path in the project: text}; "{project}" in an extra var's value is the project directory
         (/runner/project in AWX)."""
         self.count += 1
@@ -85,6 +86,8 @@ class AwxJobFactory:
             "ANSIBLE_COLLECTIONS_PATH": str(pdd / "requirements_collections"),
             "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_DEPRECATION_WARNINGS": "0",
             **(envvars or {})}))
+        if job_type == "check":   # AWX's "Check" job type
+            (pdd / "env" / "cmdline").write_text("--check")
         (pdd / "env" / "settings").write_text(yaml.safe_dump({"job_timeout": int(timeout), "idle_timeout": int(timeout)}))
 
         env = dict(os.environ)
@@ -102,6 +105,6 @@ class AwxJobFactory:
 
 @pytest.fixture
 def awx_job(tmp_path):
-    """Factory: ``awx_job(name, inventory, extra_vars=None, envvars=None, project_files=None)`` runs awx/<name>.yml through ansible-runner
+    """Factory: ``awx_job(name, inventory, extra_vars=None, envvars=None, project_files=None, job_type="run")`` runs awx/<name>.yml through ansible-runner
     as an AWX job and returns a :class:`JobResult` (status, rc, events, statuses, artifacts)."""
     return AwxJobFactory(tmp_path / "awx")

@@ -153,3 +153,23 @@ def test_validate_plan_dry_run_job(sim_fleet, image_server, awx_job):
     (failed,) = bad.of("runner_on_failed")
     problems = failed["event_data"]["res"]["problems"]
     assert any("nowhere" in p for p in problems) and any("sha256" in p for p in problems), problems
+
+
+def test_rolling_upgrade_check_job(sim_fleet, image_server, awx_job, tmp_path):
+    """The check-mode job template: per device what it would go through, nothing changed."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=16 * 1024)
+    fleet = sim_fleet(3, groups=["a", "b"])
+    state = tmp_path / "state"
+    job = awx_job("rolling_upgrade", fleet.inventory, job_type="check",
+                  extra_vars={"swim_plan": "{project}/campaigns/check.yml", "swim_state_root": str(state),
+                              "swim_auto_approve": "true"},    # a survey answers with a string
+                  project_files={"campaigns/check.yml": yaml.safe_dump(plan_for(image, "awx-check"))})
+    assert job.status == "successful" and job.rc == 0, job.stdout_text[-4000:]
+    assert "--check" in json.loads((job.artifacts / "command").read_text())["command"]
+    shown = {e["event_data"]["host"]: e["event_data"]["res"]["msg"]
+             for e in job.of("runner_on_ok", "Check mode - what this device would go through")}
+    assert set(shown) == {"olt-001", "olt-002", "olt-003"}
+    assert shown["olt-002"].startswith("batch 2 (second): 1.0.0 -> 2.0.0: precheck, backup, download swim-olt 2.0.0")
+    assert not job.of("runner_on_failed")
+    assert fleet.reboots() == [] and all(active_version(fleet, d["name"]) == "1.0.0" for d in fleet.devices)
+    assert not list(state.glob("campaigns/*/status/*.json")) and not list(state.glob("locks/*.lock"))
