@@ -86,6 +86,7 @@ class TreeSampler:
     peak_pss_kb: int = 0
     peak_processes: int = 0
     samples: int = 0
+    root_cpu_s: float = 0.0   # the root process's own CPU at the last sample (ansible-playbook's main process)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -97,6 +98,10 @@ class TreeSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             pids = tree(self.pid)
+            try:
+                self.root_cpu_s = process_cpu_s(self.pid)
+            except (OSError, IndexError, ValueError):
+                pass
             rss = pss = 0
             for pid in pids:
                 r, p = _rss_pss_kb(pid)
@@ -120,6 +125,7 @@ class Measured:
     started_at: float       # epoch seconds
     wall_s: float
     cpu_s: float            # user + system of the whole process tree
+    main_cpu_s: float       # of which the root process itself (sampled: up to one interval short)
     max_rss_mb: float       # ru_maxrss: the largest single process of the tree
     peak_tree_rss_mb: float
     peak_tree_pss_mb: float
@@ -149,7 +155,7 @@ def run_measured(command: list[str], *, cwd: str | Path | None = None, env: dict
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return Measured(
         returncode=proc.returncode, started_at=started_at, wall_s=wall,
-        cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), main_cpu_s=sampler.root_cpu_s,
         max_rss_mb=after.ru_maxrss / 1024,  # only meaningful if it grew; reported as a lower bound
         peak_tree_rss_mb=sampler.peak_rss_kb / 1024, peak_tree_pss_mb=sampler.peak_pss_kb / 1024,
         peak_processes=sampler.peak_processes, samples=sampler.samples, stdout=stdout, stderr=stderr)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import math
 import os
@@ -165,7 +166,8 @@ class Bench:
             self.log(f"  !! campaign n={n} {tag}: exit {run.returncode}, {upgraded}/{n} upgraded; "
                      f"log {directory / 'ansible.log'}\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
         return {"ok": ok, "returncode": run.returncode, "upgraded": upgraded, "wall_s": round(run.wall_s, 2),
-                "cpu_s": round(run.cpu_s, 2), "peak_rss_mb": round(run.peak_tree_rss_mb, 1),
+                "cpu_s": round(run.cpu_s, 2), "main_cpu_s": round(run.main_cpu_s, 2),
+                "peak_rss_mb": round(run.peak_tree_rss_mb, 1),
                 "peak_pss_mb": round(run.peak_tree_pss_mb, 1), "max_process_rss_mb": round(run.max_rss_mb, 1),
                 "peak_processes": run.peak_processes, "sim_cpu_s": round(sim_cpu, 2),
                 "sim_peak_rss_mb": round(sim_peak, 1), "batches_recorded": batches, "phases": timeline}
@@ -196,7 +198,26 @@ class Bench:
                 "peak_rss_mb": round(run.peak_tree_rss_mb, 1), "sim_cpu_s": round(sim_cpu, 2),
                 "precheck_s": detail.get("precheck_s"), "batch_s": detail.get("batch_s")}
 
-    def row(self, n: int, broker: TansuBroker | None, with_baseline: bool = True) -> dict:
+    def kafka(self, row: dict, broker: TansuBroker) -> None:
+        """The same campaign with the kafka_events callback on: broker up, then broker down."""
+        n = row["n"]
+        kafka = {}
+        self.log(f"n={n}: campaign with the kafka_events callback, broker up ...")
+        kafka["up"] = self.campaign(n, "kafka-up", kafka=broker.bootstrap)
+        self.log(f"  wall {kafka['up']['wall_s']}s, CPU {kafka['up']['cpu_s']}s")
+        self.log(f"n={n}: campaign with the kafka_events callback, broker down ...")
+        kafka["down"] = self.campaign(n, "kafka-down", kafka=f"127.0.0.1:{free_port()}")
+        self.log(f"  wall {kafka['down']['wall_s']}s, CPU {kafka['down']['cpu_s']}s")
+        for state in ("up", "down"):
+            run = kafka[state]
+            row[f"kafka_{state}_wall_s"] = run["wall_s"]
+            row[f"kafka_{state}_overhead_pct"] = round(100 * (run["wall_s"] - row["wall_s"]) / row["wall_s"], 1)
+            row[f"kafka_{state}_cpu_s"] = run["cpu_s"]
+            row[f"kafka_{state}_cpu_overhead_pct"] = round(100 * (run["cpu_s"] - row["cpu_s"]) / row["cpu_s"], 1)
+            row["ok"] = row["ok"] and run["ok"]
+        row["kafka"] = kafka
+
+    def row(self, n: int, with_baseline: bool = True) -> dict:
         p = self.profile
         ideal = p.batches(n) * p.device_s
         self.log(f"n={n}: campaign (callback off) ...")
@@ -216,6 +237,7 @@ class Bench:
             "ratio_to_baseline": round(campaign["wall_s"] / baseline["wall_s"], 3) if baseline["wall_s"] else None,
             "baseline_ratio_to_ideal": round(baseline["wall_s"] / ideal, 3) if baseline["wall_s"] else None,
             "cpu_s": campaign["cpu_s"], "cpu_s_per_device": round(campaign["cpu_s"] / n, 3),
+            "main_process_cpu_s": campaign["main_cpu_s"],
             "peak_rss_mb": campaign["peak_rss_mb"], "peak_pss_mb": campaign["peak_pss_mb"],
             "peak_pss_mb_per_device": round(campaign["peak_pss_mb"] / n, 2),
             "max_process_rss_mb": campaign["max_process_rss_mb"], "peak_processes": campaign["peak_processes"],
@@ -224,22 +246,6 @@ class Bench:
             "baseline_cpu_s": baseline["cpu_s"], "baseline_sim_cpu_s": baseline["sim_cpu_s"],
             "ok": campaign["ok"] and baseline["ok"], "campaign": campaign, "baseline": baseline,
         }
-        if n in p.kafka_sizes:
-            kafka = {}
-            self.log(f"n={n}: campaign with the kafka_events callback, broker up ...")
-            kafka["up"] = self.campaign(n, "kafka-up", kafka=broker.bootstrap)
-            self.log(f"  wall {kafka['up']['wall_s']}s, CPU {kafka['up']['cpu_s']}s")
-            self.log(f"n={n}: campaign with the kafka_events callback, broker down ...")
-            kafka["down"] = self.campaign(n, "kafka-down", kafka=f"127.0.0.1:{free_port()}")
-            self.log(f"  wall {kafka['down']['wall_s']}s, CPU {kafka['down']['cpu_s']}s")
-            for state in ("up", "down"):
-                run = kafka[state]
-                row[f"kafka_{state}_wall_s"] = run["wall_s"]
-                row[f"kafka_{state}_overhead_pct"] = round(100 * (run["wall_s"] - row["wall_s"]) / row["wall_s"], 1)
-                row[f"kafka_{state}_cpu_s"] = run["cpu_s"]
-                row[f"kafka_{state}_cpu_overhead_pct"] = round(100 * (run["cpu_s"] - row["cpu_s"]) / row["cpu_s"], 1)
-                row["ok"] = row["ok"] and run["ok"]
-            row["kafka"] = kafka
         return row
 
 
@@ -249,7 +255,8 @@ def settings(profile: Profile, image_bytes: int) -> dict:
             "device_critical_path_s": profile.device_s, "image_bytes": image_bytes,
             "download_rate_bytes_s": round(image_bytes / profile.download_s, 1),
             "batch": f"{profile.batch_percent}% of the fleet (floor, at least 1)", "forks": profile.forks,
-            "strategy": "linear", "playbook": "escalator.swim.rolling_upgrade", "kafka_sizes": list(profile.kafka_sizes)}
+            "strategy": "linear", "playbook": "escalator.swim.rolling_upgrade", "kafka_sizes": list(profile.kafka_sizes),
+            "ansible_core": importlib.metadata.version("ansible-core"), "grpcio": importlib.metadata.version("grpcio")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,24 +287,36 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(profile, work, log=lambda text: print(text, flush=True))
     started = datetime.datetime.now(datetime.timezone.utc)
     machine_before = measure.machine()
-    rows = []
-    broker = TansuBroker(log_path=work / "tansu.log").start() if profile.kafka_sizes else None
-    try:
-        for n in profile.sizes:
-            rows.append(bench.row(n, broker, with_baseline=not args.skip_baseline))
-    finally:
-        if broker is not None:
-            broker.stop()
-    results = {
-        "schema": 1, "mode": "quick" if args.quick else "full",
-        "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {**machine_before, "load_avg_after": os.getloadavg(),
-                    "note": "shared machine: other agents ran tests at the same time; one run per variant, "
-                            "so the numbers carry that noise"},
-        "settings": settings(profile, bench.image_bytes), "rows": rows,
-    }
+    rows: list[dict] = []
     args.out.mkdir(parents=True, exist_ok=True)
+
+    def save() -> dict:
+        """Written after every step: an interrupted run keeps what it measured."""
+        results = {
+            "schema": 1, "mode": "quick" if args.quick else "full",
+            "started": started.isoformat(timespec="seconds"),
+            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "complete": False,
+            "machine": {**machine_before, "load_avg_after": os.getloadavg(),
+                        "note": "shared machine: other agents ran tests at the same time; one run per variant, "
+                                "so the numbers carry that noise"},
+            "settings": settings(profile, bench.image_bytes), "rows": rows,
+        }
+        (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        return results
+
+    for n in profile.sizes:
+        rows.append(bench.row(n, with_baseline=not args.skip_baseline))
+        save()
+    # The callback variants last: the main rows are kept even if these are cut short.
+    kafka_rows = [row for row in rows if row["n"] in profile.kafka_sizes]
+    if kafka_rows:
+        with TansuBroker(log_path=work / "tansu.log") as broker:
+            for row in kafka_rows:
+                bench.kafka(row, broker)
+                save()
+    results = save()
+    results["complete"] = True
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {args.out / 'results.json'}")
     if not args.no_plot:
