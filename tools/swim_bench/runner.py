@@ -30,6 +30,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="keep fleets, logs and campaign directories here")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true", help="experiments only: no baseline run")
+    parser.add_argument("--ref", help="measure this git commit (exported with git archive: collection and simulator) "
+                                      "instead of the working tree")
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     changes = {}
@@ -284,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
 
     work = args.work or Path(tempfile.mkdtemp(prefix="swim-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    source = checkout(args.ref, work) if args.ref else {"tree": str(ROOT), "commit": _git("rev-parse", "HEAD"),
+                                                         "dirty": bool(_git("status", "--porcelain", "plugins", "roles",
+                                                                            "playbooks", "tools"))}
     bench = Bench(profile, work, log=lambda text: print(text, flush=True))
     started = datetime.datetime.now(datetime.timezone.utc)
     machine_before = measure.machine()
@@ -300,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": {**machine_before, "load_avg_after": os.getloadavg(),
                         "note": "shared machine: other agents ran tests at the same time; one run per variant, "
                                 "so the numbers carry that noise"},
-            "settings": settings(profile, bench.image_bytes), "rows": rows,
+            "settings": {**settings(profile, bench.image_bytes), "source": source}, "rows": rows,
         }
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         return results
@@ -330,6 +336,28 @@ def main(argv: list[str] | None = None) -> int:
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if all(row["ok"] for row in rows) else 1
+
+
+def _git(*args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def checkout(ref: str, work: Path) -> dict:
+    """Export *ref* and point this run at it: the collection (ANSIBLE_COLLECTIONS_PATH) and the simulator
+    (PYTHONPATH of the swim-sim processes), so a tree others are editing cannot change a run half-way."""
+    commit = _git("rev-parse", ref)
+    if not commit:
+        raise SystemExit(f"unknown git ref {ref!r}")
+    base = work / "source"
+    target = base / "ansible_collections" / "escalator" / "swim"
+    shutil.rmtree(base, ignore_errors=True)
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, timeout=120, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True, timeout=120)
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(base)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target / "tools"), os.environ.get("PYTHONPATH")]))
+    return {"tree": str(target), "commit": commit, "ref": ref, "dirty": False}
 
 
 def _epoch(stamp: str) -> float:
