@@ -45,6 +45,7 @@ class OperationContext:
     @property
     def device(self) -> Device:
         if self._device is None:
+            check_connection_args(self.params)
             factory = self._device_factory or open_device
             self._device = factory(self.params)
         return self._device
@@ -73,6 +74,26 @@ def describe_dict(image: dict) -> str:
     text = f"{image['name']} {image['version']}"
     flags = [flag for flag in ("committed", "valid") if image.get(flag) is not None and not image[flag]]
     return text + (f" (not {', not '.join(flags)})" if flags else "")
+
+
+def check_connection_args(params: dict) -> None:
+    """Connection options the argument spec cannot check: refuse before any transport is opened."""
+    problems = []
+    host = params.get("host")
+    if host is not None and (not host.strip() or len(host) > 255 or any(ord(c) <= 32 for c in host)):
+        problems.append("host must be a host name or address (1-255 characters, no spaces)")
+    name = params.get("device_name")
+    if name is not None and (not name.strip() or len(name) > 255 or any(ord(c) < 32 for c in name)):
+        problems.append("device_name must be 1-255 printable characters")
+    port = params.get("port")
+    if port is not None and (isinstance(port, bool) or not 0 < port < 65536):
+        problems.append("port must be between 1 and 65535")
+    for key in ("connect_timeout", "rpc_timeout"):
+        value = params.get(key)
+        if value is not None and not 0 < value < 10 ** 7:     # also refuses nan and inf
+            problems.append(f"{key} must be a positive number of seconds")
+    if problems:
+        raise ArgumentError("; ".join(problems))
 
 
 def check_image_args(params: dict) -> None:
