@@ -189,6 +189,8 @@ options:
     description:
       - Directory of the spool files holding events the broker has not taken yet (one file per set of bootstrap
         servers, mode 0600). The next run sends them before its own events.
+      - The device modules' image-status events of the same run spool to the same directory (unless
+        C(swim_kafka_spool_dir) says otherwise), and the callback delivers what they spooled too.
     type: path
     default: ~/.ansible/swim-kafka-spool
     env:
