@@ -460,9 +460,9 @@ class NetconfDevice(Device):
             if sensor and sensor["value"] not in (None, ""):
                 try:
                     value = float(sensor["value"])
+                    precision = int(sensor["precision"] or 0)
                 except ValueError:
-                    continue
-                precision = int(sensor["precision"] or 0)
+                    continue  # a sensor the device cannot read right now (value-type other/unavailable)
                 value = value / (10 ** precision) if precision > 0 else value
                 sensors[comp.name] = {"value": int(value) if value.is_integer() else value, "units": sensor["units"]}
         roots = [c for c in components if not c.data["parent"]]
@@ -667,6 +667,8 @@ class NetconfDevice(Device):
             old = describe_revision(previous)
             if running.committed:
                 emit(ACTIVATION_COMPLETE, f"{describe_revision(running)} is active and committed; {old} is on standby")
+            elif "commit" not in software.capabilities:
+                emit(ACTIVATION_COMPLETE, f"{describe_revision(running)} is active; {old} is on standby")
             else:
                 emit(ACTIVATION_COMPLETE, f"{describe_revision(running)} is active but NOT committed "
                                           "(netconf_commit is false): the device boots its committed revision "
