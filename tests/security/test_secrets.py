@@ -75,11 +75,14 @@ def test_no_artifact_contains_a_planted_secret(transport, sim_fleet, tansu_broke
     artifacts: dict[str, str] = {"stdout": run.stdout, "stderr": run.stderr}
     for path in files_under(ansible_log, campaign.dir, campaign.state / "locks", tmp_path / "spool",
                             fleet.state_dir):
+        if path.name == "fleet.json":
+            continue    # the simulator's provisioning record (like the inventory it writes): where secrets come from
         artifacts[str(path)] = path.read_text(errors="replace")
     for name, topic_name in (("callback topic", topic), ("image-status topic", status_topic),
                              ("simulator topic", sim_topic)):
         messages = read_messages(tansu_broker, [topic_name], timeout=20, idle=2.0)
-        assert messages, f"nothing on the {name}: the run was not observed"
+        # (the NETCONF simulator publishes no ImageStatus events of its own: notifications go to the client)
+        assert messages or (transport != "dmi" and name == "simulator topic"), f"nothing on the {name}"
         artifacts[name] = "\n".join(m.raw.decode(errors="replace") for m in messages)
 
     assert any("campaign.log" in key for key in artifacts) and any("/snapshots/" in key for key in artifacts)
