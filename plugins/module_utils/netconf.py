@@ -330,7 +330,11 @@ class NetconfDevice(Device):
         return self._retrying(operation, call, retry)
 
     def _action(self, operation: str, what: str, element, retry: bool = False):
-        return self._retrying(operation, lambda m: self._rpc(operation, what, lambda mm: mm.dispatch(element)), retry)
+        reply = self._retrying(operation, lambda m: self._rpc(operation, what, lambda mm: mm.dispatch(element)), retry)
+        refused = self.dialect.refused(reply)
+        if refused is not None:
+            raise self._error(operation, refused[0], f"{what} refused: {refused[1]}")
+        return reply
 
     def close(self) -> None:
         self._subscribe = False
@@ -399,7 +403,7 @@ class NetconfDevice(Device):
     def _about(notice: Notice, software: Software, key: str | None) -> bool:
         return ((not notice.component or notice.component == software.component)
                 and (not notice.software or notice.software == software.name)
-                and (key is None or notice.key == str(key)))
+                and (key is None or not notice.key or notice.key == str(key)))
 
     # -- reads ------------------------------------------------------------------------------
     def _software(self, operation: str, retry: bool = True) -> Software:
@@ -487,9 +491,6 @@ class NetconfDevice(Device):
         try:
             reply = self._action(operation, "download action",
                                  self.dialect.download_action(software, image.url, replace))
-            refused = self.dialect.download_refused(reply)
-            if refused is not None:
-                raise self._error(operation, refused[0], f"download action refused: {refused[1]}")
             key = self.dialect.download_reply(reply, software) or self.dialect.download_key(software, image.url,
                                                                                             replace)
             emit(COPYING_IMAGE, f"download of {image.name} {image.version} from {redact_url(image.url)} into "
@@ -536,7 +537,7 @@ class NetconfDevice(Device):
                     continue
                 progress[0] = time.monotonic()
                 key = key or notice.key
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "")
+                phase = self.dialect.phase(notice)
                 install = self.dialect.install_action(software, key) if phase == "downloaded" else None
                 if install is not None and not installing:
                     installing = True
@@ -579,7 +580,7 @@ class NetconfDevice(Device):
                     emit(INSTALLING_IMAGE, f"{describe_revision(revision)} is {revision.state or 'valid'}")
                 return revision
             if failure is None:
-                failure = self._wait_for(lambda n: self.dialect.NOTICE_PHASES.get(n.kind) in
+                failure = self._wait_for(lambda n: self.dialect.phase(n) in
                                          ("download-failed", "aborted") and self._about(n, software, revision.key),
                                          min(1.0, budget.remaining))
             reason = failure.error_tag if failure is not None and failure.error_tag else "UPGRADE_FAILED"
@@ -603,7 +604,7 @@ class NetconfDevice(Device):
     def _late_notice(self, software: Software, key: str, phase: str, budget: Budget, emit, what: str) -> None:
         """The state already shows the outcome: record the matching notification (replayed after a
         reconnect, or still in flight) in the history when it arrives within a moment."""
-        notice = self._wait_for(lambda n: self.dialect.NOTICE_PHASES.get(n.kind) == phase
+        notice = self._wait_for(lambda n: self.dialect.phase(n) == phase
                                 and self._about(n, software, key), min(0.5, budget.remaining))
         if notice is not None:
             state = COMMITTING_IMAGE if phase == "committed" else REBOOTING_DEVICE
@@ -620,8 +621,10 @@ class NetconfDevice(Device):
     def _abort(self, operation: str, software: Software, key: str | None) -> None:
         if key is None:
             return
+        element = self.dialect.revision_action(software, key, "abort-download")
+        if element is None:
+            return
         try:
-            element = self.dialect.revision_action(software, key, "abort-download")
             self._action(operation, "abort-download action", element)
         except DeviceError:
             pass  # best effort: the timeout is what the task reports
@@ -702,7 +705,7 @@ class NetconfDevice(Device):
                 emit(REBOOTING_DEVICE, "NETCONF session closed by the restarting device; reconnecting")
             if notice is not None:
                 about = self._about(notice, software, target.key)
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if about else ""
+                phase = self.dialect.phase(notice) if about else ""
                 if phase == "activated":
                     activated = True
                     emit(REBOOTING_DEVICE, f"notification {notice.kind}: {describe_revision(target)} is active")
@@ -765,7 +768,7 @@ class NetconfDevice(Device):
         for notice, current in watch:
             if notice is not None:
                 about = self._about(notice, software, running.key)
-                phase = self.dialect.NOTICE_PHASES.get(notice.kind, "") if about else ""
+                phase = self.dialect.phase(notice) if about else ""
                 if phase == "committed":
                     committed = True
                     emit(COMMITTING_IMAGE, f"notification {notice.kind}: {describe_revision(running)} is committed")

@@ -189,10 +189,11 @@ class Notice:
     kind: str
     component: str = ""
     software: str = ""
-    key: str = ""
+    key: str = ""  # "" when the notification names no revision (the operation's one is meant)
     error_tag: str = ""
     message: str = ""
     event_time: str = ""
+    phase: str = ""  # set by dialects whose one notification reports success or failure (O-RAN status)
 
     @property
     def failed(self) -> bool:
@@ -283,9 +284,13 @@ class Dialect:
         """Key of the revision the download writes, from the action output (None: not told)."""
         return None
 
-    def download_refused(self, reply) -> tuple[str, str] | None:
-        """``(error tag, message)`` when the action output itself reports a failure (None: accepted)."""
+    def refused(self, reply) -> tuple[str, str] | None:
+        """``(error tag, message)`` when an action's output itself reports a failure (None: accepted)."""
         return None
+
+    def phase(self, notice: Notice) -> str:
+        """What a notification means for the operation (see NOTICE_PHASES)."""
+        return notice.phase or self.NOTICE_PHASES.get(notice.kind, "")
 
     def install_action(self, software: Software, key: str | None):
         """A second step after the transfer (O-RAN ``software-install``), or None when ``download`` installs too.
@@ -298,7 +303,8 @@ class Dialect:
         return None
 
     def revision_action(self, software: Software, key: str, verb: str):
-        """The action element of *verb* (``activate``, ``commit``, ``abort-download``) on one revision."""
+        """The action element of *verb* (``activate``, ``commit``, ``abort-download``) on one revision
+        (None: the model has no such action)."""
         raise NotImplementedError
 
     def parse_notification(self, notification) -> Notice | None:

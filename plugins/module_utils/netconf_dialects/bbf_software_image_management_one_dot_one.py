@@ -109,7 +109,7 @@ class BbfSoftwareImageManagementOneDotOne(Dialect):
         sub(download, NS, "name", self.download_key(software, url, replace))
         return action
 
-    def download_refused(self, reply) -> tuple[str, str] | None:
+    def refused(self, reply) -> tuple[str, str] | None:
         reason = reply.find(qn(NS, "failure-reason"))
         tag = identity(reason, self.module_of) if reason is not None else ""
         if not tag or tag.endswith(":no-failure") or tag == "no-failure":

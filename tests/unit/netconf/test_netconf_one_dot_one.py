@@ -120,9 +120,9 @@ def test_actions():
     assert abort.xpath("//s:download/s:abort-download/s:name/text()", namespaces=ns) == ["L6GQAG2209.421"]
     refused = parse(f'<rpc-reply xmlns="{X.NC}"><failure-reason xmlns="{NS}" xmlns:x="{NS}">x:general-error'
                     f'</failure-reason><failure-string xmlns="{NS}">disk full</failure-string></rpc-reply>')
-    assert DIALECT.download_refused(refused) == ("bbf-software-image-management-one-dot-one:general-error",
+    assert DIALECT.refused(refused) == ("bbf-software-image-management-one-dot-one:general-error",
                                                  "disk full")
-    assert DIALECT.download_refused(parse(X.OK)) is None
+    assert DIALECT.refused(parse(X.OK)) is None
 
 
 def test_notifications():
