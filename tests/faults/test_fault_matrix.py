@@ -226,6 +226,7 @@ def test_events_delivered_to_kafka(matrix):
             terminal.setdefault(event["host"], []).append(status["state"])
     for name in ("olt-001", "olt-005", "olt-006", "olt-009", "olt-010"):
         assert "UPGRADE_COMPLETE" in terminal.get(name, []), (name, terminal.get(name))
-    for name in ("olt-002", "olt-003", "olt-004", "olt-007"):
+    # (NETCONF refuses a busy device's download action with an rpc-error: no progress report at all)
+    for name in ("olt-002", "olt-003", "olt-004") + (("olt-007",) if matrix.transport == "dmi" else ()):
         assert "UPGRADE_FAILED" in terminal.get(name, []), (name, terminal.get(name))
     assert json.dumps(matrix.image_events).count("s3cret") == 0
