@@ -8,7 +8,7 @@ COLLECTION_LINK := .collections/ansible_collections/escalator/swim
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo test bench setup collection clean docs
+.PHONY: demo test bench load setup collection clean docs
 
 setup: $(STAMP) collection
 
@@ -31,6 +31,10 @@ test: setup
 
 # Campaign benchmark (docs/performance.md): N = 10, 50, 100, 200, about an hour; writes bench/results.json
 # and bench/bench.png. `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
+# The full-size load test: a campaign over 200 simulated devices with 5% faults (`make test` runs 40).
+load: setup
+	SWIM_LOAD_FULL=1 $(BIN)/python -m pytest tests/load -q -s
+
 bench: setup
 	$(BIN)/python -m swim_bench $(BENCH_ARGS)
 
