@@ -29,12 +29,12 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest tests
 
-# Campaign benchmark (docs/performance.md): N = 10, 50, 100, 200, about an hour; writes bench/results.json
-# and bench/bench.png. `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
 # The full-size load test: a campaign over 200 simulated devices with 5% faults (`make test` runs 40).
 load: setup
 	SWIM_LOAD_FULL=1 $(BIN)/python -m pytest tests/load -q -s
 
+# Campaign benchmark (docs/performance.md): N = 10, 50, 100, 200, about an hour; writes bench/results.json
+# and bench/bench.png. `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
 bench: setup
 	$(BIN)/python -m swim_bench $(BENCH_ARGS)
 
