@@ -13,9 +13,9 @@ PAIR = ("olt-002", "olt-004")
 FAILING = "olt-005"
 
 
-def plan_for(image) -> dict:
+def plan_for(image, campaign_id: str = "it-campaign") -> dict:
     return {"campaign": {
-        "id": "it-campaign",
+        "id": campaign_id,
         "images": {"default": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256}},
         "groups": [
             {"name": "first", "group": "a", "batch": {"size": 2}},
@@ -28,6 +28,16 @@ def plan_for(image) -> dict:
     }}
 
 
+def pair_up(fleet, pair, name: str = "p1") -> None:
+    """Make the hosts of *pair* a redundancy pair (host variable swim_redundancy_pair) in the fleet's inventory."""
+    inventory = yaml.safe_load(fleet.inventory.read_text())
+    for group in inventory["all"]["children"]["swim_fleet"]["children"].values():
+        for host_name, host in group["hosts"].items():
+            if host_name in pair:
+                host["swim_redundancy_pair"] = name
+    fleet.inventory.write_text(yaml.safe_dump(inventory))
+
+
 def overlaps(reboots, a, b) -> bool:
     spans = {name: [(r["down_at"], r["up_at"]) for r in reboots if r["device"] == name] for name in (a, b)}
     return any(a0 < b1 and b0 < a1 for a0, a1 in spans[a] for b0, b1 in spans[b])
@@ -37,12 +47,7 @@ def test_rolling_upgrade_campaign(sim_fleet, image_server, tmp_path):
     image = image_server.make_image("swim-olt", "2.0.0", size=128 * 1024)
     fleet = sim_fleet(6, groups=["a", "b"], faults={"devices": {FAILING: {"faults": ["activation_sanity_failure"]}}},
                       timings={"reboot_time": 0.5})
-    inventory = yaml.safe_load(fleet.inventory.read_text())
-    for group in inventory["all"]["children"]["swim_fleet"]["children"].values():
-        for name, host in group["hosts"].items():
-            if name in PAIR:
-                host["swim_redundancy_pair"] = "p1"
-    fleet.inventory.write_text(yaml.safe_dump(inventory))
+    pair_up(fleet, PAIR)
     plan = tmp_path / "plan.yml"
     plan.write_text(yaml.safe_dump(plan_for(image)))
     state = tmp_path / "state"
@@ -94,11 +99,7 @@ def test_a_pair_member_failing_its_precheck_holds_back_its_partner(sim_fleet, im
     """The failed precheck is passed to the resolver as `unavailable`: only the partner is held back."""
     image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
     fleet = sim_fleet(4, groups=["a"], faults={"devices": {PAIR[0]: {"alarms": {"fan-2": "major"}}}})
-    inventory = yaml.safe_load(fleet.inventory.read_text())
-    for name, host in inventory["all"]["children"]["swim_fleet"]["children"]["a"]["hosts"].items():
-        if name in PAIR:
-            host["swim_redundancy_pair"] = "p1"
-    fleet.inventory.write_text(yaml.safe_dump(inventory))
+    pair_up(fleet, PAIR)
     document = plan_for(image)
     document["campaign"]["groups"] = [{"name": "first", "group": "a", "batch": {"size": 2}}]
     plan = tmp_path / "plan.yml"

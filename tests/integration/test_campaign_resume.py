@@ -13,7 +13,8 @@ import time
 import yaml
 
 from ansible_runner import BIN, ROOT, ansible_env, run_playbook
-from test_campaign import overlaps, table_states
+from test_campaign import overlaps, pair_up, table_states
+from test_campaign import plan_for as campaign_plan
 
 PAIR = ("olt-002", "olt-004")
 FAILING = "olt-005"
@@ -22,29 +23,16 @@ TIMINGS = {"reboot_time": 2.5, "sanity_time": 0.3}
 
 
 def plan_for(image) -> dict:
-    return {"campaign": {
-        "id": "it-resume",
-        "images": {"default": {"name": "swim-olt", "version": "2.0.0", "url": image.url, "sha256": image.sha256}},
-        "groups": [
-            {"name": "first", "group": "a", "batch": {"size": 2}},
-            {"name": "second", "group": "b", "depends_on": ["first"], "batch": {"size": 2}},
-        ],
-        "redundancy_groups": [{"name": "pairs", "var": "swim_redundancy_pair"}],
-        "timeouts": {"precheck": 30, "backup": 30, "download": 60, "activate": 60, "revert": 60, "postcheck": 30},
-        "verification": {"sensor_tolerance": {"temperature*": 10}},
-        "recovery": {"policy": "revert_device", "failure_threshold": "100%"},
-    }}
+    document = campaign_plan(image, "it-resume")
+    document["campaign"]["timeouts"] = {"precheck": 30, "backup": 30, "download": 60, "activate": 60, "revert": 60,
+                                        "postcheck": 30}
+    return document
 
 
 def make_fleet(sim_fleet):
     fleet = sim_fleet(6, groups=["a", "b"], timings=TIMINGS,
                       faults={"devices": {FAILING: {"faults": ["activation_sanity_failure"]}}})
-    inventory = yaml.safe_load(fleet.inventory.read_text())
-    for group in inventory["all"]["children"]["swim_fleet"]["children"].values():
-        for name, host in group["hosts"].items():
-            if name in PAIR:
-                host["swim_redundancy_pair"] = "p1"
-    fleet.inventory.write_text(yaml.safe_dump(inventory))
+    pair_up(fleet, PAIR)
     return fleet
 
 
