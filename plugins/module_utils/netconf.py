@@ -517,6 +517,8 @@ class NetconfDevice(Device):
         """Notifications plus polling of the revision state until the download ends."""
         progress = [time.monotonic()]
         downloaded = seen_busy = installing = False
+        # with an install step, the slot shows the new image only once installed: notifications decide
+        two_steps = self.dialect.install_action(software, key) is not None
         failure: Notice | None = None
 
         def out_of_time():
@@ -570,24 +572,25 @@ class NetconfDevice(Device):
             progress[0] = time.monotonic()
             if revision.downloading or current.busy:
                 continue
+            if failure is not None:
+                raise self._error(operation, failure.error_tag or "UPGRADE_FAILED",
+                                  f"{failure.kind} for revision {failure.key or key}"
+                                  + (f": {failure.message}" if failure.message else ""), history=history)
             # without a per-revision state, a revision of that name may be an old one: wait for a sign of the end
             ended = bool(revision.state) or (outcome is not None and outcome.result == "successful")
-            finished = downloaded or (ended and not installing)
+            finished = downloaded or (ended and not two_steps)
             if not finished:
                 continue
             if revision.valid is not False and revision.state in ("available", "in-use", ""):
                 if not downloaded:
                     emit(INSTALLING_IMAGE, f"{describe_revision(revision)} is {revision.state or 'valid'}")
                 return revision
-            if failure is None:
-                failure = self._wait_for(lambda n: self.dialect.phase(n) in
-                                         ("download-failed", "aborted") and self._about(n, software, revision.key),
-                                         min(1.0, budget.remaining))
+            failure = self._wait_for(lambda n: self.dialect.phase(n) in ("download-failed", "aborted")
+                                     and self._about(n, software, revision.key), min(1.0, budget.remaining))
             reason = failure.error_tag if failure is not None and failure.error_tag else "UPGRADE_FAILED"
             detail = failure.message if failure is not None else ""
-            if failure is None:
-                emit(UPGRADE_FAILED, reason=reason, ok=False, description=f"{describe_revision(revision)} is "
-                     f"{revision.state or 'not valid'} after the download")
+            emit(UPGRADE_FAILED, reason=reason, ok=False, detail=detail,
+                 description=f"{describe_revision(revision)} is {revision.state or 'not valid'} after the download")
             raise self._error(operation, reason, f"{describe_revision(revision)} is {revision.state or 'not valid'}"
                               + (f": {detail}" if detail else ""), history=history)
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import typing as t
 
-from . import bbf_software_image_management_one_dot_one, bbf_software_management
+from . import bbf_software_image_management_one_dot_one, bbf_software_management, o_ran_software_management
 from .base import Dialect
 
 DIALECTS: tuple[type[Dialect], ...] = (
     bbf_software_management.DIALECT,
     bbf_software_image_management_one_dot_one.DIALECT,
+    o_ran_software_management.DIALECT,
 )
 
 
