@@ -215,3 +215,13 @@ def test_corrupted_transfer_is_never_taken_for_an_installed_image(sim_fleet, tar
         assert run.results("olt-001")["activate"].get("skipped") is True
     assert fleet.state("olt-001")["partitions"]["active"]["version"] == "1.0.0"
     assert fleet.reboots() == []
+
+
+def test_component_and_software_overrides(fleet, tmp_path):
+    chosen = versions(inventory_with(fleet, tmp_path, swim_netconf_component="olt-board",
+                                     swim_netconf_software="application-software"), tmp_path)
+    assert chosen.get("failed") is not True and chosen["active_version"], chosen
+    wrong = versions(inventory_with(fleet, tmp_path, swim_netconf_component="line-card-9"), tmp_path)
+    assert wrong["failed"] is True
+    assert wrong["msg"].startswith("olt-001: GetSoftwareVersion over netconf failed: NO_SOFTWARE")
+    assert "component line-card-9" in wrong["msg"]
