@@ -51,12 +51,12 @@ def test_rolling_upgrade_job(sim_fleet, image_server, awx_job, tmp_path):
     assert {e["event_data"]["play"] for e in job.of("playbook_on_play_start")} >= {
         "Plan the campaign", "Upgrade batch by batch", "Report the campaign"}
     devices = {"olt-001", "olt-002", FAILING}
-    assert job.hosts("runner_on_ok", "download: image into standby") == devices
-    assert job.hosts("runner_on_ok", "activate: reboot into the new image") == devices - {FAILING}
-    (failed_activation,) = job.of("runner_on_failed", "activate: reboot into the new image")
+    assert job.hosts("runner_on_ok", "Download: image into standby") == devices
+    assert job.hosts("runner_on_ok", "Activate: reboot into the new image") == devices - {FAILING}
+    (failed_activation,) = job.of("runner_on_failed", "Activate: reboot into the new image")
     assert failed_activation["event_data"]["host"] == FAILING
     assert "INVALID_IMAGE" in json.dumps(failed_activation["event_data"]["res"])
-    downloads = job.of("runner_on_ok", "download: image into standby")
+    downloads = job.of("runner_on_ok", "Download: image into standby")
     assert all(e["event_data"]["res"]["changed"] for e in downloads)
 
     stats = job.stats
