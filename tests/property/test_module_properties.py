@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from action_harness import DEVICE_MODULES, connection_is_valid, download_is_valid, run_action
+from action_harness import DEVICE_MODULES, action_class, connection_is_valid, download_is_valid, run_action
 
 # SWIM_PROPERTY_EXAMPLES=500 for a deeper run; the default keeps `make test` quick.
 SETTINGS = settings(max_examples=int(os.environ.get("SWIM_PROPERTY_EXAMPLES", "20")), deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -139,9 +140,7 @@ def test_unknown_options_are_refused_before_any_device_call(module, extra):
     args = {**VALID[module], **extra}
     result, recorder = run_action(module, args, TASK_VARS)
     check(result, recorder, args)
-    spec_keys = set(MODULE_KEYS[module]) | set(CONNECTION_KEYS) | {"ssh_key_file", "host_key_checking",
-                                                                    "known_hosts_file", "ca_cert", "client_cert",
-                                                                    "client_key", "dest", "compare_to", "current"}
+    spec_keys = set(action_class(module).argument_spec(SimpleNamespace(OPERATION=action_class(module).OPERATION)))
     if set(extra) - spec_keys:
         assert result.get("failed") is True and "unsupported parameter" in result["msg"], result
         assert not recorder.opened
