@@ -32,5 +32,23 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def phases_table(results: dict) -> str:
+    """Where each campaign's wall time went (from its campaign log; see runner.phases)."""
+    lines = ["| N | start-up s | precheck + backup s | batches s (device time each: "
+             f"{results['settings']['device_critical_path_s']:g}) | between batches s | tail s "
+             "| controller CPU s (main process) |", "|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        p = r.get("phases") or {}
+        if "batch_s" not in p:
+            continue
+        lines.append(f"| {r['n']} | {p['startup_s']} | {p['precheck_s']} | {', '.join(f'{b:g}' for b in p['batch_s'])} "
+                     f"| {', '.join(f'{b:g}' for b in p['between_batches_s'])} | {p['tail_s']} "
+                     f"| {r['cpu_s']:.0f} ({r.get('main_process_cpu_s', 0):.0f}) |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(table(json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results.json").read_text())))
+    data = json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results.json").read_text())
+    print(table(data))
+    print()
+    print(phases_table(data))
