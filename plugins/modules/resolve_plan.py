@@ -124,7 +124,9 @@ EXAMPLES = r"""
 
 - name: Show the batches (check mode of a campaign)
   ansible.builtin.debug:
-    msg: "batch {{ item.index }}{{ ' (canary)' if item.canary else '' }} {{ item.step }}: {{ item.hosts | join(', ') }} -> {{ item.image.name }} {{ item.image.version }}"
+    msg: >-
+      batch {{ item.index }}{{ ' (canary)' if item.canary else '' }} {{ item.step }}:
+      {{ item.hosts | join(', ') }} -> {{ item.image.name }} {{ item.image.version }}
   loop: "{{ campaign.batches }}"
   loop_control:
     label: "{{ item.index }}"
