@@ -87,6 +87,15 @@ def test_rolling_upgrade_campaign(sim_fleet, image_server, tmp_path):
     assert table_states(campaign) == before
     assert "olt-001" in again.stdout and "partially failed" in again.stdout
 
+    # swim_retry_failed=true: only the failed device is taken up again (its fault persists: it fails and
+    # falls back again); the upgraded ones are still left alone.
+    retry = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env=env,
+                         extra_vars={"swim_plan": str(plan), "swim_auto_approve": True, "swim_retry_failed": True})
+    assert retry.returncode == 2, retry.stdout[-3000:]
+    assert {r["device"] for r in fleet.reboots()[reboots_before:]} == {FAILING}
+    assert fleet.state(FAILING)["partitions"]["active"]["version"] == "1.0.0"
+    assert table_states(campaign) == before
+
 
 def table_states(campaign) -> dict:
     """{device: (outcome, {stage: state})}: the status table without its times."""
