@@ -41,15 +41,15 @@ def versions(fleet) -> dict:
                         fleet.state(d["name"])["partitions"]["standby"]["version"]) for d in fleet.devices}
 
 
-def activating(campaign) -> list[str]:
-    """Devices whose row says their activation is running right now."""
+def activating(campaign, stage: str = "activate") -> list[str]:
+    """Devices whose row says their *stage* is running right now."""
     found = []
     for path in (campaign / "status").glob("*.json"):
         try:
             row = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if row.get("stages", {}).get("activate", {}).get("state") == "running":
+        if row.get("stages", {}).get(stage, {}).get("state") == "running":
             found.append(row["device"])
     return found
 
@@ -77,24 +77,8 @@ def test_killed_controller_then_rerun_ends_like_an_uninterrupted_campaign(sim_fl
     fleet = make_fleet(sim_fleet)
     state = tmp_path / "state"
     campaign = state / "campaigns" / "it-resume"
-    command = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), "escalator.swim.rolling_upgrade",
-               "-e", json.dumps(extra)]
-    log = (tmp_path / "killed.log").open("w")
-    proc = subprocess.Popen(command, cwd=ROOT, env=ansible_env({"SWIM_STATE_DIR": str(state)}),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 180
-    interrupted: list[str] = []
-    try:
-        while time.monotonic() < deadline and proc.poll() is None and not interrupted:
-            interrupted = activating(campaign)
-            time.sleep(0.05)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        log.close()
-    assert interrupted, "the campaign never reached an activation:\n" + (tmp_path / "killed.log").read_text()[-3000:]
-    assert proc.returncode == -signal.SIGKILL
+    interrupted = kill_during("activate", fleet, {"campaign_id": "it-resume", "vars": extra}, state, tmp_path)
+    assert interrupted, (tmp_path / "killed-activate.log").read_text()[-3000:]
     rows_at_kill = table_states(campaign)
     assert all(rows_at_kill[name][0] == "in_progress" for name in interrupted)
     assert list((state / "locks").glob("*.lock")), "a killed controller leaves its locks behind"
@@ -119,3 +103,51 @@ def test_killed_controller_then_rerun_ends_like_an_uninterrupted_campaign(sim_fl
     # Each interrupted device rebooted into the new image exactly once (the re-run did not upgrade it again).
     for name in interrupted:
         assert [r for r in fleet.reboots() if r["device"] == name].__len__() == 1, fleet.reboots()
+
+
+def kill_during(stage: str, fleet, extra: dict, state, tmp_path) -> list[str]:
+    """Start the campaign, SIGKILL the controller's process group once a device's *stage* is running."""
+    campaign = state / "campaigns" / extra["campaign_id"]
+    command = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), "escalator.swim.rolling_upgrade",
+               "-e", json.dumps(extra["vars"])]
+    with (tmp_path / f"killed-{stage}.log").open("w") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=ansible_env({"SWIM_STATE_DIR": str(state)}),
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 180
+        found: list[str] = []
+        try:
+            while time.monotonic() < deadline and proc.poll() is None and not found:
+                found = activating(campaign, stage)
+                time.sleep(0.05)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    if found:
+        assert proc.returncode == -signal.SIGKILL, "the campaign ended before it could be killed"
+    return found
+
+
+def test_killed_during_a_download_then_rerun(sim_fleet, image_server, tmp_path):
+    """The device goes on downloading alone; the re-run waits for it (the device refuses a second download
+    while busy), then activates it once."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=256 * 1024)
+    fleet = sim_fleet(2, groups=["a", "b"], timings={"download_rate": 64 * 1024})       # 4 s per download
+    document = plan_for(image)
+    document["campaign"]["redundancy_groups"] = []
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(document))
+    state = tmp_path / "state"
+    extra = {"campaign_id": "it-resume", "vars": {"swim_plan": str(plan), "swim_auto_approve": True}}
+    interrupted = kill_during("download", fleet, extra, state, tmp_path)
+    assert interrupted, (tmp_path / "killed-download.log").read_text()[-3000:]
+    rerun = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                         extra_vars=extra["vars"])
+    assert rerun.returncode == 0, rerun.stdout[-6000:]
+    assert {name: active for name, (active, _) in versions(fleet).items()} == {"olt-001": "2.0.0", "olt-002": "2.0.0"}
+    rows = table_states(state / "campaigns" / "it-resume")
+    assert {outcome for outcome, _ in rows.values()} == {"upgraded"}
+    assert sorted(r["device"] for r in fleet.reboots()) == ["olt-001", "olt-002"]      # one activation each
+    entries = [json.loads(line) for line in (state / "campaigns" / "it-resume" / "campaign.log").read_text().splitlines()]
+    assert any(e["device"] == interrupted[0] and e["action"] == "download" and e["error_code"] == "INTERRUPTED"
+               for e in entries)
