@@ -59,9 +59,9 @@ def split_servers(servers: t.Any) -> list[str]:
 def host_port(server: str) -> tuple[str, int]:
     """``host:port``, ``[v6]:port`` or ``host`` (port 9092)."""
     if server.startswith("["):
-        host, _, rest = server[1:].partition("]")
+        host, _sep, rest = server[1:].partition("]")
         return host, int(rest.lstrip(":") or 9092)
-    host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
+    host, _sep, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "")
     return host, int(port or 9092)
 
 
@@ -227,7 +227,7 @@ class KafkaSender:
                 self._lingering = False
             if self._abandoned or (self._stopping and not self._pending):
                 return None
-            batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+            batch = [self._pending.popleft() for _index in range(min(BATCH, len(self._pending)))]
             self._inflight = batch
             return batch
 

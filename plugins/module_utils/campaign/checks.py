@@ -8,6 +8,7 @@ PRIVATE to the collection. They never raise on bad input: the validation must li
 from __future__ import annotations
 
 import difflib
+import math
 import typing as t
 from collections.abc import Mapping
 
@@ -91,7 +92,7 @@ def boolean(value: t.Any, path: str, problems: Problems, default: bool) -> bool:
 def number(value: t.Any, path: str, problems: Problems, *, integer: bool = False) -> float | None:
     """A non-negative number (an int when *integer*)."""
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok or value < 0 or value != value:
+    if isinstance(value, bool) or not ok or value < 0 or math.isnan(value):
         problems.add(path, f"must be a non-negative {'integer' if integer else 'number'}, got {value!r}")
         return None
     return value

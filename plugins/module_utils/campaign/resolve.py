@@ -45,7 +45,7 @@ def spread(hosts: list[str], first: int, size: int, limits: list[tuple[frozenset
     new one. An empty batch always has room (``allowed`` >= 1), so this always succeeds.
     """
     limits_of: dict[str, list[int]] = {host: [] for host in hosts}
-    for number, (members, _) in enumerate(limits):
+    for number, (members, _limit) in enumerate(limits):
         for host in members:
             if host in limits_of:
                 limits_of[host].append(number)

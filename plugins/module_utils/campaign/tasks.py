@@ -40,7 +40,7 @@ def read_plan(path: str) -> t.Any:
 
 def plan_host_vars(document: t.Any) -> list[str]:
     """Host variables a (valid) plan reads: what the action plugin collects from the inventory."""
-    plan, _ = check(document)
+    plan = check(document)[0]
     return plan.host_vars() if plan is not None else []
 
 
@@ -56,7 +56,7 @@ def validate_task(document: t.Any, inventory_groups: t.Any = None, hostvars: t.A
     problems = validate(document, inventory_groups, hostvars)
     if problems:
         return _failure(problems, source)
-    plan, _ = check(document)
+    plan = check(document)[0]
     scope = "on the inventory" if inventory_groups is not None else "offline (no inventory given)"
     return {"changed": False, "valid": True, "problems": [], "campaign_id": plan.id,
             "steps": [step.name for step in plan.steps], "host_vars": plan.host_vars(),

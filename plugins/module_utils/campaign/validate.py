@@ -43,7 +43,7 @@ def check_image(value: t.Any, path: str, problems: Problems) -> s.Image | None:
             problems.add(join(path, "url"), f"must be a string, got {kind(url)}")
         elif not URL.fullmatch(url):     # fullmatch: `$` alone would let a trailing newline through
             problems.add(join(path, "url"), f"{_scrub(url)!r} is not a URL the device can fetch (expected "
-                                             "scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)")
+                         "scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)")
     sha = data.get("sha256")
     if "sha256" in data and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
         problems.add(join(path, "sha256"), "must be 64 hexadecimal characters (the output of sha256sum)")
