@@ -11,14 +11,20 @@ from __future__ import annotations
 import threading
 import time
 
-import grpc
-from dmi import hw_management_service_pb2 as hw_msgs
-from dmi import hw_management_service_pb2_grpc as hw_rpc
-from dmi import hw_pb2, sw_image_pb2
-from dmi import sw_management_service_pb2 as sw_msgs
-from dmi import sw_management_service_pb2_grpc as sw_rpc
-from dmi.commons_pb2 import ERROR_STATUS
-from google.protobuf import empty_pb2
+try:
+    import grpc
+    from dmi import hw_management_service_pb2 as hw_msgs
+    from dmi import hw_management_service_pb2_grpc as hw_rpc
+    from dmi import hw_pb2, sw_image_pb2
+    from dmi import sw_management_service_pb2 as sw_msgs
+    from dmi import sw_management_service_pb2_grpc as sw_rpc
+    from dmi.commons_pb2 import ERROR_STATUS
+    from google.protobuf import empty_pb2
+except ImportError as exc:  # reported by open_device, only when a task uses the DMI transport
+    GRPC_IMPORT_ERROR: ImportError | None = exc
+    grpc = hw_msgs = hw_rpc = hw_pb2 = sw_image_pb2 = sw_msgs = sw_rpc = ERROR_STATUS = empty_pb2 = None
+else:
+    GRPC_IMPORT_ERROR = None
 
 from .device import (
     ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
@@ -30,7 +36,7 @@ DEFAULT_PORT = 50051
 # DMI response reasons that mean "the device manager cannot reach the box right now".
 _UNREACHABLE_REASONS = {"DEVICE_UNREACHABLE", "DEVICE_NOT_REACHABLE"}
 # gRPC codes that mean "try again later": the manager (or the box hosting it) is restarting.
-_RETRYABLE_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+_RETRYABLE_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED} if grpc else set()
 
 # Reconnect quickly after a reboot: gRPC's default back-off grows to 120 s between attempts.
 _CHANNEL_OPTIONS = [
@@ -74,6 +80,10 @@ def _enum_name(enum_type, number: int, prefix: str = "") -> str:
 
 
 def open_device(params: dict) -> "DmiDevice":
+    if GRPC_IMPORT_ERROR is not None:
+        raise DeviceError(params.get("device_name") or params.get("host") or "?", "connect", "MISSING_LIBRARY",
+                          "the dmi transport needs grpcio, protobuf and device-management-interface on the "
+                          f"controller: {GRPC_IMPORT_ERROR}")
     return DmiDevice(params)
 
 
