@@ -41,12 +41,16 @@ def run(command: list, cwd: Path, env: dict) -> None:
 
 
 def collection_copy(work: Path, with_changelogs: bool) -> Path:
-    """<work>/ansible_collections/<ns>/<name>: the collection's parts linked, changelogs/ copied (release rewrites it)."""
+    """<work>/ansible_collections/<ns>/<name>: a copy of the collection's parts (a symlinked plugins/ is not found by
+    antsibull-changelog's plugin discovery), changelogs/ too when asked (release rewrites it)."""
     root = work / "ansible_collections" / GALAXY["namespace"] / GALAXY["name"]
     root.mkdir(parents=True)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in COLLECTION_PARTS:
-        if (ROOT / part).exists():
-            (root / part).symlink_to(ROOT / part)
+        if (ROOT / part).is_dir():
+            shutil.copytree(ROOT / part, root / part, ignore=skip)
+        elif (ROOT / part).exists():
+            shutil.copy2(ROOT / part, root / part)
     if with_changelogs:
         shutil.copytree(ROOT / "changelogs", root / "changelogs", ignore=shutil.ignore_patterns(".plugin-cache.yaml"))
     return root
