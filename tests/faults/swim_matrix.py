@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_runner import BIN, RECAP, ROOT, PlaybookRun, ansible_env, run_playbook
+from playbook_runner import BIN, RECAP, ROOT, PlaybookRun, ansible_env, run_playbook
 
 TARGET = {"name": "swim-olt", "version": "2.0.0"}
 OLD = "1.0.0"

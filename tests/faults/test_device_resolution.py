@@ -12,7 +12,7 @@ from dmi import hw_management_service_pb2_grpc as hwm_grpc
 from dmi import hw_pb2
 from google.protobuf import empty_pb2
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 
 TARGET = {"name": "swim-olt", "version": "2.0.0"}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_runner import PlaybookRun, run_playbook
+from playbook_runner import PlaybookRun, run_playbook
 from kafka_testing import callback_env, read_messages, unique
 from swim_matrix import OLD, TARGET, TRANSPORTS, Campaign, fleet_kwargs, known_good, plan, stage_seconds
 from swim_sim.images import ImageServer

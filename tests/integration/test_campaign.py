@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 
 PAIR = ("olt-002", "olt-004")
 FAILING = "olt-005"

@@ -8,7 +8,7 @@ import re
 
 import yaml
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 from test_campaign import table_states
 
 

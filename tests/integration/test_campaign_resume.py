@@ -12,7 +12,7 @@ import time
 
 import yaml
 
-from ansible_runner import BIN, ROOT, ansible_env, run_playbook
+from playbook_runner import BIN, ROOT, ansible_env, run_playbook
 from test_campaign import overlaps, pair_up, table_states
 from test_campaign import plan_for as campaign_plan
 

@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 
 TARGET = {"name": "swim-olt", "version": "2.0.0"}
 

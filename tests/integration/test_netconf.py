@@ -14,7 +14,7 @@ import paramiko
 import pytest
 import yaml
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / ".collections") not in sys.path:

@@ -23,7 +23,7 @@ PLAYBOOKS = HERE / "playbooks"
 SCHEMA = ROOT / "docs" / "events.schema.json"
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from ansible_runner import BIN, ansible_env  # noqa: E402  (the shared runner of the integration tests)
+from playbook_runner import BIN, ansible_env  # noqa: E402  (the shared runner of the integration tests)
 
 
 # The smoke playbook (playbooks/events.yml) and what one run of it publishes.

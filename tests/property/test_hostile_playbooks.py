@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 
 SHA = "ab" * 32
 CASES = [

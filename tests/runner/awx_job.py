@@ -4,7 +4,7 @@ handed to an event handler (AWX's callback receiver stores them), status changes
     python awx_job.py <private_data_dir> <playbook relative to project/> <ident> <result.json>
 
 Writes ``{"status", "rc", "events": [...], "statuses": [...]}`` to result.json. Run as its own process: the
-real ``ansible_runner`` package must not meet tests/integration/ansible_runner.py on sys.path.
+job runs in a clean interpreter, as AWX runs ansible-runner in its own process.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Make the shared helpers importable: tests/integration (ansible_runner) and tests/faults (swim_matrix)."""
+"""Make the shared helpers importable: tests/integration (playbook_runner) and tests/faults (swim_matrix)."""
 from __future__ import annotations
 
 import sys

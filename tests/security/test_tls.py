@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ansible_runner import run_playbook
+from playbook_runner import run_playbook
 from swim_sim.tls import SERVER_NAME, make_ca, make_test_pki
 
 TARGET = {"name": "swim-olt", "version": "2.0.0"}
