@@ -65,6 +65,16 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Reasons that mean "the device is busy with another operation; the same request may succeed later":
+# DMI's reason, and the model identity every bbf-software-management dialect answers with (any prefix).
+BUSY_REASONS = frozenset({"OPERATION_ALREADY_IN_PROGRESS"})
+BUSY_IDENTITY = "component-busy"
+
+
+def is_busy_reason(reason: str) -> bool:
+    return reason in BUSY_REASONS or reason.rpartition(":")[2] == BUSY_IDENTITY
+
+
 class DeviceError(Exception):
     """A device operation failed. ``msg`` names the device, the operation and the protocol reason.
 
@@ -85,6 +95,11 @@ class DeviceError(Exception):
         self.retryable = retryable
         self.extra = extra or {}  # more result fields for the failed task (e.g. after, fell_back_to)
         super().__init__(self.msg)
+
+    @property
+    def busy(self) -> bool:
+        """The device refused because another operation runs: the caller may try again later."""
+        return is_busy_reason(self.reason)
 
     @property
     def msg(self) -> str:

@@ -95,6 +95,14 @@ reason:
   description: Why the task failed (DMI reason, C(ACTIVATION_FAILED), C(TIMEOUT), C(VERSION_MISMATCH), ...).
   returned: failure
   type: str
+busy:
+  description:
+    - True when the device refused because another operation is running on it (DMI
+      C(OPERATION_ALREADY_IN_PROGRESS), NETCONF C(component-busy)), so the same task may succeed later;
+      the same on both transports, for C(until) conditions.
+  returned: failure
+  type: bool
+  sample: false
 """
 
 from ansible_collections.escalator.swim.plugins.module_utils.module_runner import run_module

@@ -146,6 +146,14 @@ reason:
     or C(TIMEOUT), C(STALLED), C(STREAM_ENDED).
   returned: failure
   type: str
+busy:
+  description:
+    - True when the device refused because another operation is running on it (DMI
+      C(OPERATION_ALREADY_IN_PROGRESS), NETCONF C(component-busy)), so the same task may succeed later;
+      the same on both transports, for C(until) conditions.
+  returned: failure
+  type: bool
+  sample: false
   sample: WRONG_IMAGE_CHECKSUM
 """
 

@@ -78,6 +78,14 @@ reason:
   description: Why the task failed (for instance C(DEVICE_IN_WRONG_STATE) or C(NOT_KNOWN_GOOD)).
   returned: failure
   type: str
+busy:
+  description:
+    - True when the device refused because another operation is running on it (DMI
+      C(OPERATION_ALREADY_IN_PROGRESS), NETCONF C(component-busy)), so the same task may succeed later;
+      the same on both transports, for C(until) conditions.
+  returned: failure
+  type: bool
+  sample: false
 """
 
 from ansible_collections.escalator.swim.plugins.module_utils.module_runner import run_module

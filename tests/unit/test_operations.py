@@ -94,6 +94,22 @@ def test_download_failure_names_device_and_dmi_reason():
     assert result["reason"] == "WRONG_IMAGE_CHECKSUM"
     assert result["msg"] == "olt-001: DownloadImage failed: WRONG_IMAGE_CHECKSUM (sha256 mismatch)"
     assert [e["state"] for e in result["status_history"]] == ["COPYING_IMAGE", "UPGRADE_FAILED"]
+    assert result["busy"] is False
+
+
+@pytest.mark.parametrize("reason, busy", [
+    ("OPERATION_ALREADY_IN_PROGRESS", True),  # DMI
+    ("bbf-software-management:component-busy", True),  # NETCONF, standard model
+    ("bbf-software-image-management-one-dot-one:component-busy", True),  # another dialect, same identity
+    ("bbf-software-management:connection-reset-by-peer", False),
+    ("DEVICE_IN_WRONG_STATE", False),
+])
+def test_busy_is_one_flag_on_both_transports(reason, busy):
+    device = FakeDevice()
+    device.download_failure = (reason, "refused")
+    result = run(download_image, device, **image_args())
+    assert result["failed"] is True and result["reason"] == reason
+    assert result["busy"] is busy
 
 
 def test_activate_verifies_after_reboot_and_is_idempotent():

@@ -127,7 +127,7 @@ def execute(operation, context: OperationContext, no_log_values: t.Iterable[str]
         result = {"failed": True, "changed": False, "msg": f"{context.name}: invalid arguments: {exc}"}
     except DeviceError as exc:
         result = {"failed": True, "changed": bool(exc.extra.get("changed", False)), "msg": exc.msg,
-                  "reason": exc.reason, "status_history": [e.as_dict() for e in exc.history]}
+                  "reason": exc.reason, "busy": exc.busy, "status_history": [e.as_dict() for e in exc.history]}
         result.update({k: v for k, v in exc.extra.items() if k != "changed"})
     finally:
         context.close()
