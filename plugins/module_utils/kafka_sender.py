@@ -351,7 +351,11 @@ class KafkaSender:
             self._producer = self._producer_factory(producer_config(self.settings))
         except Exception as exc:
             self._down_until = time.monotonic() + self.retry_interval
-            self._problem(f"cannot connect to Kafka at {','.join(self.servers)}: {type(exc).__name__}: {exc}")
+            hint = ""
+            if "SSL" in str(self.settings.get("security_protocol") or ""):
+                # The TCP probe passed: with TLS on, a failed bootstrap is most often the certificate check.
+                hint = " (the port answers: check ssl_cafile/ssl_certfile/ssl_keyfile against the broker's certificate)"
+            self._problem(f"cannot connect to Kafka at {','.join(self.servers)}: {type(exc).__name__}: {exc}{hint}")
             return None
         return self._producer
 

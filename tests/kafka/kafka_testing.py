@@ -104,13 +104,14 @@ class Message:
 
 
 def read_messages(bootstrap: str, topics: list[str], *, count: int | None = None, timeout: float = 20.0,
-                  idle: float = 1.5, until=None) -> list[Message]:
+                  idle: float = 1.5, until=None, **consumer_options) -> list[Message]:
     """Every message of *topics*, in partition order: until *count* arrived (or ``until(messages)``),
-    else *idle* s of silence once reading; never longer than *timeout*."""
+    else *idle* s of silence once reading; never longer than *timeout*. *consumer_options* (e.g. TLS
+    settings) go to the KafkaConsumer."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             request_timeout_ms=5000, bootstrap_timeout_ms=3000)
+                             request_timeout_ms=5000, bootstrap_timeout_ms=3000, **consumer_options)
     messages: list[Message] = []
     deadline = time.monotonic() + timeout
     assigned: set = set()
@@ -322,7 +323,11 @@ class OutageProxy:
 
 
 class ProxiedTansu:
-    """A real Tansu broker reachable only through an :class:`OutageProxy` (it advertises the proxy)."""
+    """A real Tansu broker reachable only through an :class:`OutageProxy` (it advertises the proxy).
+    Subclasses may put another proxy (``up()``/``down()``/``bootstrap``) in ``self.proxy`` and set
+    ``client_options`` (the readiness check's KafkaConsumer options)."""
+
+    client_options: dict = {}
 
     def __init__(self, log_path: Path):
         from swim_sim.broker import free_port
@@ -350,7 +355,7 @@ class ProxiedTansu:
                 from kafka import KafkaConsumer
 
                 consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=3000,
-                                         bootstrap_timeout_ms=2000)
+                                         bootstrap_timeout_ms=2000, **self.client_options)
                 consumer.topics()
                 consumer.close()
                 return self
