@@ -146,6 +146,7 @@ reason:
     or C(TIMEOUT), C(STALLED), C(STREAM_ENDED).
   returned: failure
   type: str
+  sample: WRONG_IMAGE_CHECKSUM
 busy:
   description:
     - True when the device refused because another operation is running on it (DMI
@@ -154,7 +155,6 @@ busy:
   returned: failure
   type: bool
   sample: false
-  sample: WRONG_IMAGE_CHECKSUM
 """
 
 from ansible_collections.escalator.swim.plugins.module_utils.module_runner import run_module

@@ -78,7 +78,14 @@ class ControllerAction(ActionBase):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
         validator = ArgumentSpecValidator(self.argument_spec(), **self.validation_rules())
-        validated = validator.validate(self.task_args(task_vars))
+        try:
+            validated = validator.validate(self.task_args(task_vars))
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            # ansible-core's type checkers let some conversions escape (int() of a list goes through
+            # decimal.Decimal's tuple form and raises OverflowError): still a clean failed task.
+            result.update(failed=True, changed=False,
+                          msg=self.invalid(task_vars, f"a value cannot be converted to its type ({type(exc).__name__})"))
+            return result
         if validated.error_messages:      # (`errors` itself is always truthy)
             messages = "; ".join(f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
                                  for error in validated.errors)

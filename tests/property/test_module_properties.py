@@ -115,6 +115,16 @@ def test_hostile_module_argument(module, data):
     check(result, recorder, args)
 
 
+def test_a_list_for_an_int_option_fails_cleanly():
+    # Found by hypothesis in a clean-clone run: ansible-core's int check turns a list into
+    # decimal.Decimal's (sign, digits, exponent) tuple form and raises OverflowError.
+    args = dict(VALID["snapshot"], max_new_alarms=[-823696076826392255266816, 490, -325])
+    result, recorder = run_action("snapshot", args, TASK_VARS)
+    check(result, recorder, args)
+    assert result["failed"] is True and "invalid arguments" in result["msg"], result
+    assert not recorder.opened, "no device call with unvalidated input"
+
+
 @pytest.mark.parametrize("module", DEVICE_MODULES)
 @SETTINGS
 @given(data=st.data())
