@@ -118,22 +118,31 @@ async def _unavailable(context, exc: Exception):
     await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
 
+async def _read(manager: DeviceManager, context, uuid: str, response, read):
+    """``read(device)`` for a request about *uuid*: ``(value, None)``, or ``(None, error response)`` for an
+    unknown or unreachable device. A rebooting device aborts the call with UNAVAILABLE, as a device
+    manager whose device is down answers."""
+    device = manager.lookup(uuid)
+    if device is None:
+        return None, response(status=ERROR, reason=response.UNKNOWN_DEVICE, reason_detail=_unknown(uuid))
+    try:
+        return read(device), None
+    except DeviceRebooting as exc:
+        await _unavailable(context, exc)
+    except DeviceUnreachable as exc:
+        return None, response(status=ERROR, reason=response.DEVICE_UNREACHABLE, reason_detail=str(exc))
+
+
 class SoftwareService(swm_grpc.NativeSoftwareManagementServiceServicer):
     def __init__(self, manager: DeviceManager):
         self.mgr = manager
 
     async def GetSoftwareVersion(self, request, context):
         R = swm.GetSoftwareVersionInformationResponse
-        uuid = request.uuid.uuid
-        device = self.mgr.lookup(uuid)
-        if device is None:
-            return R(status=ERROR, reason=R.UNKNOWN_DEVICE, reason_detail=_unknown(uuid))
-        try:
-            active, standby = device.software_version()
-        except DeviceRebooting as exc:
-            await _unavailable(context, exc)
-        except DeviceUnreachable as exc:
-            return R(status=ERROR, reason=R.DEVICE_UNREACHABLE, reason_detail=str(exc))
+        versions, error = await _read(self.mgr, context, request.uuid.uuid, R, Device.software_version)
+        if error is not None:
+            return error
+        active, standby = versions
         info = swm.SoftwareVersionInformation(
             active_versions=[sw_image_pb2.ImageVersion(image_name=active.image_name, version=active.version)],
             standby_versions=([sw_image_pb2.ImageVersion(image_name=standby.image_name, version=standby.version)]
@@ -196,16 +205,9 @@ class SoftwareService(swm_grpc.NativeSoftwareManagementServiceServicer):
 
     async def GetStartupConfigurationInfo(self, request, context):
         R = swm.StartupConfigInfoResponse
-        uuid = request.device_uuid.uuid
-        device = self.mgr.lookup(uuid)
-        if device is None:
-            return R(status=ERROR, reason=R.UNKNOWN_DEVICE, reason_detail=_unknown(uuid))
-        try:
-            config = device.startup_config()
-        except DeviceRebooting as exc:
-            await _unavailable(context, exc)
-        except DeviceUnreachable as exc:
-            return R(status=ERROR, reason=R.DEVICE_UNREACHABLE, reason_detail=str(exc))
+        config, error = await _read(self.mgr, context, request.device_uuid.uuid, R, Device.startup_config)
+        if error is not None:
+            return error
         return R(status=OK, config_url=redact(config.config_url), version=config.version)
 
 
@@ -322,19 +324,13 @@ class HardwareService(hwm_grpc.NativeHWManagementServiceServicer):
 
     async def GetPhysicalInventory(self, request, context):
         R = hwm.PhysicalInventoryResponse
-        uuid = request.device_uuid.uuid
-        device = self.mgr.lookup(uuid)
-        if device is None:
-            yield R(status=ERROR, reason=R.UNKNOWN_DEVICE, reason_detail=_unknown(uuid))
-            return
-        try:
+
+        def read(device: Device):
             device.check_available()
-        except DeviceRebooting as exc:
-            await _unavailable(context, exc)
-        except DeviceUnreachable as exc:
-            yield R(status=ERROR, reason=R.DEVICE_UNREACHABLE, reason_detail=str(exc))
-            return
-        yield R(status=OK, inventory=physical_inventory(device))
+            return physical_inventory(device)
+
+        inventory, error = await _read(self.mgr, context, request.device_uuid.uuid, R, read)
+        yield error if error is not None else R(status=OK, inventory=inventory)
 
     async def HeartbeatCheck(self, request, context):
         return hwm.Heartbeat(heartbeat_signature=self.mgr.heartbeat_signature)
