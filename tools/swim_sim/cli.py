@@ -137,6 +137,22 @@ def _wait_for_signal() -> None:
         pass
 
 
+def _serve_until_signal(args, ready: dict, stop) -> int:
+    """Announce a started service (pidfile, ready file, stdout), run until SIGTERM/SIGINT, then ``stop()``."""
+    from .daemon import remove_own_pidfile, signal_ready, write_pidfile
+
+    try:
+        if args.pidfile:
+            write_pidfile(args.pidfile)
+        signal_ready(args.ready_file, ready)
+        print(ready["message"], flush=True)
+        _wait_for_signal()
+    finally:
+        stop()
+        remove_own_pidfile(args.pidfile)
+    return 0
+
+
 # ---------------------------------------------------------------- fleet
 def cmd_fleet(args, argv: list[str]) -> int:
     state_dir = args.state_dir or (args.inventory.resolve().parent / "swim-sim-state")
@@ -263,7 +279,6 @@ def cmd_serve_images(args, argv: list[str]) -> int:
     detached = _maybe_detach(args, argv, Path(str(args.pidfile) + ".log") if args.pidfile else Path("x"))
     if detached is not None:
         return detached
-    from .daemon import remove_own_pidfile, signal_ready, write_pidfile
     from .images import ImageServer
 
     try:
@@ -271,17 +286,8 @@ def cmd_serve_images(args, argv: list[str]) -> int:
     except (OSError, ValueError) as exc:
         print(f"swim-sim serve-images: {exc}", file=sys.stderr)
         return 1
-    try:
-        message = f"serving {args.dir} at {server.base_url} (pid {os.getpid()})"
-        if args.pidfile:
-            write_pidfile(args.pidfile)
-        signal_ready(args.ready_file, {"message": message, "port": server.port, "url": server.base_url})
-        print(message, flush=True)
-        _wait_for_signal()
-    finally:
-        server.stop()
-        remove_own_pidfile(args.pidfile)
-    return 0
+    message = f"serving {args.dir} at {server.base_url} (pid {os.getpid()})"
+    return _serve_until_signal(args, {"message": message, "port": server.port, "url": server.base_url}, server.stop)
 
 
 def cmd_broker(args, argv: list[str]) -> int:
@@ -289,7 +295,6 @@ def cmd_broker(args, argv: list[str]) -> int:
     if detached is not None:
         return detached
     from .broker import TansuBroker
-    from .daemon import remove_own_pidfile, signal_ready, write_pidfile
 
     broker = TansuBroker(port=args.port)
     try:
@@ -297,17 +302,8 @@ def cmd_broker(args, argv: list[str]) -> int:
     except (OSError, RuntimeError, TimeoutError) as exc:
         print(f"swim-sim broker: {exc}", file=sys.stderr)
         return 1
-    try:
-        message = f"Tansu Kafka broker at {broker.bootstrap} (pid {os.getpid()})"
-        if args.pidfile:
-            write_pidfile(args.pidfile)
-        signal_ready(args.ready_file, {"message": message, "bootstrap": broker.bootstrap})
-        print(message, flush=True)
-        _wait_for_signal()
-    finally:
-        broker.stop()
-        remove_own_pidfile(args.pidfile)
-    return 0
+    message = f"Tansu Kafka broker at {broker.bootstrap} (pid {os.getpid()})"
+    return _serve_until_signal(args, {"message": message, "bootstrap": broker.bootstrap}, broker.stop)
 
 
 def main(argv: list[str] | None = None) -> int:
