@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 
-from .device import redact, utc_now
+from .device import is_busy_reason, redact, utc_now
 
 STAGES = ("precheck", "backup", "download", "activate", "verify", "postcheck", "rollback")
 STATES = ("running", "ok", "failed", "skipped")
@@ -88,7 +88,10 @@ def record(campaign_dir: str, campaign_id: str, device: str, stage: str, state: 
     now = utc_now()
     row = read_row(campaign_dir, device) or {"device": device, "campaign": campaign_id, "stages": {}}
     entry = dict(row["stages"].get(stage) or {})
-    if state == "running" or "start" not in entry:
+    # A stage started again after the device only refused because it was busy (the task is retried) keeps
+    # its first start: the stage has been waiting since then.
+    retried = entry.get("state") == "failed" and is_busy_reason(entry.get("error_code") or "")
+    if (state == "running" and not retried) or "start" not in entry:
         entry["start"] = now
     entry.pop("end", None) if state == "running" else entry.__setitem__("end", now)
     entry.update(state=state, error=redact(error or ""), error_code=error_code or "")
@@ -187,3 +190,66 @@ def release_lock(lock_dir: str, device: str, campaign_id: str) -> bool:
         raise RecordError(f"{device} is locked by campaign {holder!r}, not {campaign_id!r}; not releasing it")
     os.unlink(os.path.join(lock_dir, device + ".lock"))
     return True
+
+
+# The ``record`` option of the device modules: the task records itself as a stage of the status table
+# (running before it touches the device, ok or failed after), so a campaign needs no separate
+# campaign_status task around each device task (docs/performance.md: 2 host-tasks less per stage).
+RECORD_ARGSPEC = {
+    "record": {
+        "type": "dict",
+        "options": {
+            "stage": {"type": "str", "required": True, "choices": list(STAGES)},
+            "also_ok": {"type": "list", "elements": "str", "choices": list(STAGES), "default": []},
+            "details": {"type": "dict"},
+            "campaign_dir": {"type": "path"},
+            "campaign_id": {"type": "str"},
+            "device": {"type": "str"},
+            "batch": {"type": "int"},
+        },
+    },
+}
+# Where the action plugin finds the sub-options a task does not give (only read when ``record`` is set:
+# swim_campaign_dir cannot be templated outside a campaign).
+RECORD_VARS = {"campaign_dir": "swim_campaign_dir", "campaign_id": "swim_campaign_id",
+               "device": "inventory_hostname", "batch": "swim_batch"}
+
+
+class StageRecorder:
+    """One device task recorded as one stage of its device's row."""
+
+    def __init__(self, spec: dict, default_device: str):
+        self.spec = spec
+        self.device = spec.get("device") or default_device
+        missing = [key for key in ("campaign_dir", "campaign_id") if not spec.get(key)]
+        if missing:
+            raise RecordError(f"record needs {' and '.join(missing)} (or the variables "
+                              f"{', '.join(RECORD_VARS[key] for key in missing)})")
+        self.written: list[dict] = []
+        self.row: dict | None = None
+
+    def _record(self, stage: str, state: str, **kwargs) -> None:
+        self.row = record(self.spec["campaign_dir"], self.spec["campaign_id"], self.device, stage, state,
+                          batch=self.spec.get("batch"), **kwargs)
+        self.written.append({"stage": stage, "state": state})
+
+    def start(self) -> None:
+        self._record(self.spec["stage"], "running", details=self.spec.get("details"))
+
+    def finish(self, result: dict) -> None:
+        """Record the task's outcome; a table that cannot be written fails the task (saying what the device did)."""
+        try:
+            if result.get("failed"):
+                self._record(self.spec["stage"], "failed", error=result.get("msg") or "failed",
+                             error_code=result.get("reason") or "FAILED")
+            else:
+                for stage in [self.spec["stage"]] + [s for s in self.spec["also_ok"] if s != self.spec["stage"]]:
+                    self._record(stage, "ok")
+        except (RecordError, OSError) as exc:
+            outcome = "failed" if result.get("failed") else "succeeded"
+            result.update(failed=True, reason=result.get("reason") or "STATUS_NOT_RECORDED",
+                          msg=f"{result.get('msg') or self.device + ': the task ' + outcome}; "
+                              f"the status table could not be written: {exc}")
+        result["recorded"] = self.written
+        if self.row is not None:
+            result["status_row"] = self.row     # what campaign_status returns as `row` (the Kafka monitor reads it)

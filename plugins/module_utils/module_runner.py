@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule
 
+from .campaign_record import RECORD_ARGSPEC
 from .connection import CONNECTION_ARGSPEC
 from .device import url_secrets
 from .ops.common import OperationContext, execute
 
 
 def argument_spec(operation, device: bool = True) -> dict:
-    return {**CONNECTION_ARGSPEC, **operation.ARGUMENT_SPEC} if device else dict(operation.ARGUMENT_SPEC)
+    return {**CONNECTION_ARGSPEC, **RECORD_ARGSPEC, **operation.ARGUMENT_SPEC} if device else dict(operation.ARGUMENT_SPEC)
 
 
 def run_module(operation, device: bool = True) -> None:

@@ -18,6 +18,7 @@ author:
   - escalator.swim maintainers (@escalator-swim)
 extends_documentation_fragment:
   - escalator.swim.connection
+  - escalator.swim.campaign_record
   - escalator.swim.attributes
 attributes:
   check_mode:
@@ -64,12 +65,37 @@ options:
       - With O(compare_to), how many alarms may be raised that were not there before.
     type: int
     default: 0
+  keep_existing:
+    description:
+      - With O(dest), when O(dest) already exists, return the snapshot saved there (RV(kept)) and do not read
+        the device. A resumed campaign keeps the backup it took before any change.
+    type: bool
+    default: false
+  fail_on_alarm_severity:
+    description:
+      - Fail (reason C(BLOCKING_ALARMS)) when the device raises an alarm of this severity or a worse one
+        (the health gate of a precheck).
+    type: str
+    choices: [critical, major, minor, warning]
+  require_images:
+    description:
+      - Fail (reason C(NO_USABLE_IMAGE)) unless the device runs an active image and has a valid standby image
+        to download into (the image gate of a precheck).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
 - name: Back up the device state before the upgrade
   escalator.swim.snapshot:
     dest: "campaigns/{{ campaign_id }}/{{ inventory_hostname }}/pre.json"
+
+- name: Precheck - fail on major or critical alarms, or without a usable standby image
+  escalator.swim.snapshot:
+    fail_on_alarm_severity: major
+    require_images: true
+    record:
+      stage: precheck
 
 - name: After the upgrade, compare and gate
   escalator.swim.snapshot:
@@ -81,6 +107,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+recorded:
+  description: The status-table records this task wrote (O(record)), in order.
+  returned: when O(record) is set, not in check mode
+  type: list
+  elements: dict
+  sample: [{"stage": "download", "state": "running"}, {"stage": "download", "state": "ok"}]
+status_row:
+  description: The device's row of the status table after those records (as M(escalator.swim.campaign_status) returns it).
+  returned: when O(record) is set and a record was written
+  type: dict
 snapshot:
   description: The snapshot (schema 1) with C(device), C(transport), C(taken_at), C(versions), C(startup_config), C(inventory) and C(health).
   returned: always
@@ -89,6 +125,11 @@ dest:
   description: File the snapshot was written to (not written in check mode).
   returned: when O(dest) is set
   type: str
+kept:
+  description: True when O(keep_existing) returned the snapshot already saved in O(dest) instead of reading the device.
+  returned: when O(dest) is set
+  type: bool
+  sample: false
 comparison:
   description: Differences found (C(versions), C(inventory) added/removed, C(startup_config), C(sensors) with deltas, C(alarms) new/cleared).
   returned: with O(compare_to)

@@ -16,6 +16,7 @@ author:
   - escalator.swim maintainers (@escalator-swim)
 extends_documentation_fragment:
   - escalator.swim.connection
+  - escalator.swim.campaign_record
   - escalator.swim.attributes
 attributes:
   check_mode:
@@ -47,6 +48,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+recorded:
+  description: The status-table records this task wrote (O(record)), in order.
+  returned: when O(record) is set, not in check mode
+  type: list
+  elements: dict
+  sample: [{"stage": "download", "state": "running"}, {"stage": "download", "state": "ok"}]
+status_row:
+  description: The device's row of the status table after those records (as M(escalator.swim.campaign_status) returns it).
+  returned: when O(record) is set and a record was written
+  type: dict
 active:
   description: Images in the active partition (normally one).
   returned: success

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 
+from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import RECORD_ARGSPEC, RECORD_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.connection import CONNECTION_ARGSPEC, CONNECTION_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.events import status_publisher
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
@@ -42,7 +43,20 @@ class DeviceAction(ControllerAction):
     """A device module: connection options from swim_* inventory variables, status events to Kafka."""
 
     def argument_spec(self) -> dict:
-        return {**CONNECTION_ARGSPEC, **self.OPERATION.ARGUMENT_SPEC}
+        return {**CONNECTION_ARGSPEC, **RECORD_ARGSPEC, **self.OPERATION.ARGUMENT_SPEC}
+
+    def task_args(self, task_vars: dict) -> dict:
+        args = super().task_args(task_vars)
+        record = args.get("record")
+        if isinstance(record, dict):      # (anything else is refused by the argument spec)
+            record = dict(record)
+            for option, var in RECORD_VARS.items():
+                if record.get(option) is None:
+                    value = self._var(task_vars, var)
+                    if value is not None:
+                        record[option] = value
+            args["record"] = record
+        return args
 
     def task_vars_map(self) -> dict:
         return {**CONNECTION_VARS, **getattr(self.OPERATION, "TASK_VARS", {})}

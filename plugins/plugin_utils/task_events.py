@@ -80,13 +80,14 @@ def result_summary(status: str, result: t.Mapping, *, no_log: bool, ignored: boo
 
 
 def campaign_rows(result: t.Mapping, limit: int = 1000) -> list[dict]:
-    """Status-table rows written by ``campaign_status`` (``row``; in a loop, each item's ``row``),
+    """Status-table rows written by ``campaign_status`` (``row``; in a loop, each item's ``row``) or by a
+    device task's ``record`` option (``status_row``),
     reduced to ``{device, batch, stage, state, error_code, outcome}``: the monitor shows the
     campaign's own outcome of every device. No error text, no details."""
     items = [result] + [item for item in (result.get("results") or [])[:limit] if isinstance(item, t.Mapping)]
     rows = []
     for item in items:
-        row = item.get("row")
+        row = item.get("row") or item.get("status_row")
         if not (isinstance(row, t.Mapping) and row.get("device") and row.get("outcome")
                 and isinstance(row.get("stages"), t.Mapping)):
             continue

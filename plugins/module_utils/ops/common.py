@@ -13,6 +13,7 @@ import typing as t
 
 from ansible.module_utils.common.parameters import remove_values
 
+from ..campaign_record import RecordError, StageRecorder
 from ..connection import open_device
 from ..device import Budget, Device, DeviceError, SoftwareVersions, StatusEvent, redact, url_secrets
 
@@ -120,7 +121,20 @@ def check_image_args(params: dict) -> None:
 
 
 def execute(operation, context: OperationContext, no_log_values: t.Iterable[str] = ()) -> dict:
-    """Run one module operation and shape its result, success or failure, for Ansible."""
+    """Run one module operation and shape its result, success or failure, for Ansible.
+
+    With the ``record`` option (not in check mode) the task is also a stage of the campaign's status
+    table: recorded running before the device is touched, then ok or failed with the result's reason.
+    """
+    recorder = None
+    if context.params.get("record") and not context.check_mode:
+        try:
+            recorder = StageRecorder(context.params["record"], context.name)
+            recorder.start()
+        except (RecordError, OSError) as exc:
+            result = {"failed": True, "changed": False, "reason": "STATUS_NOT_RECORDED",
+                      "msg": f"{context.name}: nothing done: the status table could not be written: {exc}"}
+            return remove_values(redact(result), set(no_log_values) | url_secrets(context.params))
     try:
         result = operation.run(context)
     except ArgumentError as exc:
@@ -131,4 +145,6 @@ def execute(operation, context: OperationContext, no_log_values: t.Iterable[str]
         result.update({k: v for k, v in exc.extra.items() if k != "changed"})
     finally:
         context.close()
+    if recorder is not None:
+        recorder.finish(result)
     return remove_values(redact(result), set(no_log_values) | url_secrets(context.params))

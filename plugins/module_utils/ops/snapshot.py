@@ -21,8 +21,15 @@ ARGUMENT_SPEC = {
     "compare_startup_config": {"type": "bool", "default": True},
     "sensor_tolerance": {"type": "dict", "default": {}},
     "max_new_alarms": {"type": "int", "default": 0},
+    "keep_existing": {"type": "bool", "default": False},
+    "fail_on_alarm_severity": {"type": "str", "choices": ["critical", "major", "minor", "warning"]},
+    "require_images": {"type": "bool", "default": False},
 }
-VALIDATION_RULES = {"required_by": {"current": ("compare_to",)}}
+VALIDATION_RULES = {"required_by": {"current": ("compare_to",)},
+                    "required_if": [("keep_existing", True, ("dest",))],
+                    "mutually_exclusive": [("keep_existing", "current")]}
+# Alarm severities, lowest first (NETCONF's "indeterminate" ranks below all of them: it never blocks).
+SEVERITY_RANK = {"warning": 1, "minor": 2, "major": 3, "critical": 4}
 # Comparing two saved snapshots needs no device at all.
 COMPARE_OPTIONS = ("expect_active_version", "compare_inventory", "compare_startup_config", "sensor_tolerance",
                    "max_new_alarms")
@@ -68,21 +75,48 @@ def _write(path: str, snapshot: dict) -> None:
         raise
 
 
+def check_ready(ctx, snapshot: dict) -> None:
+    """The precheck gates: blocking alarms, and an active plus a valid standby image to upgrade with."""
+    params = ctx.params
+    snapshot = snapshot or {}
+    threshold = params.get("fail_on_alarm_severity")
+    if threshold:
+        blocking = [alarm for alarm in snapshot.get("health", {}).get("alarms", [])
+                    if SEVERITY_RANK.get(alarm.get("severity"), 0) >= SEVERITY_RANK[threshold]]
+        if blocking:
+            raise DeviceError(ctx.name, "precheck", "BLOCKING_ALARMS",
+                              f"{threshold} or worse: " + json.dumps(blocking, sort_keys=True),
+                              extra={"snapshot": snapshot})
+    if params.get("require_images"):
+        versions = snapshot.get("versions", {})
+        standby = versions.get("standby") or [{}]
+        if not versions.get("active") or not standby[0].get("name") or not standby[0].get("valid", True):
+            raise DeviceError(ctx.name, "precheck", "NO_USABLE_IMAGE",
+                              "no active image, or no valid standby image to download into",
+                              extra={"snapshot": snapshot})
+
+
 def run(ctx) -> dict:
     params = ctx.params
     if params.get("current") and not params.get("compare_to"):
         raise ArgumentError("current needs compare_to")
+    kept = None
     if params.get("current"):
         current = _load(params["current"], "current")
     else:
-        current = collect(ctx)
+        # A resumed campaign keeps its first backup: taken again it would record the new image.
+        kept = _load(params["dest"], "dest") if params.get("keep_existing") else None
+        current = kept if kept is not None else collect(ctx)
+    check_ready(ctx, current)
     result = {"changed": False, "snapshot": current}
     if params.get("dest") and not params.get("current"):
-        if not ctx.check_mode:
+        if not ctx.check_mode and kept is None:
             _write(params["dest"], current)
         result["dest"] = params["dest"]
+        result["kept"] = kept is not None
     if not params.get("compare_to"):
-        result["msg"] = f"{ctx.name}: snapshot taken" + (f" and written to {params['dest']}" if params.get("dest") else "")
+        result["msg"] = (f"{ctx.name}: snapshot kept from {params['dest']}" if kept is not None else
+                         f"{ctx.name}: snapshot taken" + (f" and written to {params['dest']}" if params.get("dest") else ""))
         return result
     before = _load(params["compare_to"], "compare_to")
     diff, violations = compare(before, current, **{key: params[key] for key in COMPARE_OPTIONS})
