@@ -61,5 +61,18 @@ def test_quick_bench_runs_and_writes_results(tmp_path):
         assert row["ratio"] == pytest.approx(row["wall_s"] / row["ideal_s"], rel=0.01)
         assert row["cpu_s_per_device"] > 0 and row["peak_rss_mb"] >= row["peak_pss_mb"] > 0
         assert row["sim_cpu_s"] > 0 and row["baseline_cpu_s"] > 0
+        # from the play recap: every device went through the precheck, backup and upgrade tasks
+        assert 8 <= row["host_tasks_per_device"] <= 40, row["host_tasks_per_device"]
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| N | batches |" in proc.stdout
+
+
+def test_host_tasks_are_counted_from_the_play_recap():
+    from swim_bench.runner import host_tasks_per_device
+    recap = """PLAY RECAP *********
+localhost                  : ok=30   changed=0    unreachable=0    failed=1    skipped=2    rescued=0    ignored=0
+olt-001                    : ok=14   changed=3    unreachable=0    failed=0    skipped=3    rescued=0    ignored=0
+olt-002                    : ok=12   changed=2    unreachable=0    failed=1    skipped=2    rescued=1    ignored=0
+"""
+    assert host_tasks_per_device(recap) == 16.0      # (14 + 3 + 12 + 1 + 2) / 2; localhost left out
+    assert host_tasks_per_device("no recap") is None

@@ -207,3 +207,24 @@ def test_timeouts_must_be_finite_and_positive(timeout):
         if not usable:
             assert result.get("failed") is True, (key, timeout, result)
             assert not [c for c in recorder.calls if isinstance(c, tuple)]
+
+
+@pytest.mark.parametrize("module", DEVICE_MODULES)
+@SETTINGS
+@given(data=st.data())
+def test_hostile_record_option(module, data, tmp_path_factory):
+    """`record` with hostile sub-options: a clean result; a device is only reached once its row was written."""
+    campaign_dir = tmp_path_factory.mktemp("campaign")
+    record = {"stage": data.draw(st.one_of(st.sampled_from(["download", "precheck"]), hostile), label="stage")}
+    for key in data.draw(st.lists(st.sampled_from(["also_ok", "details", "campaign_id", "device", "batch"]),
+                                  max_size=3, unique=True), label="keys"):
+        record[key] = data.draw(hostile, label=key)
+    task_vars = {**TASK_VARS, "swim_campaign_dir": str(campaign_dir), "swim_campaign_id": "prop"}
+    args = {**VALID[module], "record": record}
+    result, recorder = run_action(module, args, task_vars)
+    check(result, recorder, args)
+    rows = list((campaign_dir / "status").glob("*.json"))
+    if recorder.opened:
+        assert rows, "a recorded task reaches its device only after its row was written"
+    if rows and not result.get("failed"):
+        assert result["recorded"][-1]["state"] == "ok", result["recorded"]

@@ -36,14 +36,14 @@ def phases_table(results: dict) -> str:
     """Where each campaign's wall time went (from its campaign log; see runner.phases)."""
     lines = ["| N | start-up s | precheck + backup s | batches s (device time each: "
              f"{results['settings']['device_critical_path_s']:g}) | between batches s | tail s "
-             "| controller CPU s (main process) |", "|---|---|---|---|---|---|---|"]
+             "| controller CPU s (main process) | host-tasks per device |", "|---|---|---|---|---|---|---|---|"]
     for r in results["rows"]:
         p = r.get("phases") or {}
         if "batch_s" not in p:
             continue
         lines.append(f"| {r['n']} | {p['startup_s']} | {p['precheck_s']} | {', '.join(f'{b:g}' for b in p['batch_s'])} "
                      f"| {', '.join(f'{b:g}' for b in p['between_batches_s'])} | {p['tail_s']} "
-                     f"| {r['cpu_s']:.0f} ({r.get('main_process_cpu_s', 0):.0f}) |")
+                     f"| {r['cpu_s']:.0f} ({r.get('main_process_cpu_s', 0):.0f}) | {_num(r.get('host_tasks_per_device'), 'g')} |")
     return "\n".join(lines)
 
 

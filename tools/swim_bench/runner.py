@@ -27,6 +27,7 @@ import argparse
 import datetime
 import importlib.metadata
 import json
+import re
 import math
 import os
 import shutil
@@ -171,7 +172,8 @@ class Bench:
                 "peak_rss_mb": round(run.peak_tree_rss_mb, 1),
                 "peak_pss_mb": round(run.peak_tree_pss_mb, 1), "max_process_rss_mb": round(run.max_rss_mb, 1),
                 "peak_processes": run.peak_processes, "sim_cpu_s": round(sim_cpu, 2),
-                "sim_peak_rss_mb": round(sim_peak, 1), "batches_recorded": batches, "phases": timeline}
+                "sim_peak_rss_mb": round(sim_peak, 1), "batches_recorded": batches, "phases": timeline,
+                "host_tasks_per_device": host_tasks_per_device(run.stdout)}
 
     def baseline(self, n: int) -> dict:
         directory = self.work / f"n{n}-baseline"
@@ -243,7 +245,7 @@ class Bench:
             "peak_pss_mb_per_device": round(campaign["peak_pss_mb"] / n, 2),
             "max_process_rss_mb": campaign["max_process_rss_mb"], "peak_processes": campaign["peak_processes"],
             "sim_cpu_s": campaign["sim_cpu_s"], "sim_peak_rss_mb": campaign["sim_peak_rss_mb"],
-            "phases": campaign["phases"],
+            "phases": campaign["phases"], "host_tasks_per_device": campaign["host_tasks_per_device"],
             "baseline_cpu_s": baseline["cpu_s"], "baseline_sim_cpu_s": baseline["sim_cpu_s"],
             "ok": campaign["ok"] and baseline["ok"], "campaign": campaign, "baseline": baseline,
         }
@@ -269,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--forks", type=int, help="ansible-playbook --forks and the baseline's concurrency (50)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="results.json and bench.png go here")
     parser.add_argument("--work", type=Path, help="keep fleets, logs and campaign directories here")
+    parser.add_argument("--note", default="one run per variant; the load averages tell how busy the machine was",
+                        help="what else ran on the machine (recorded with the results)")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true", help="experiments only: no baseline run")
     parser.add_argument("--ref", help="measure this git commit (exported with git archive: collection and simulator) "
@@ -304,8 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "complete": False,
             "machine": {**machine_before, "load_avg_after": os.getloadavg(),
-                        "note": "shared machine: other agents ran tests at the same time; one run per variant, "
-                                "so the numbers carry that noise"},
+                        "note": args.note},
             "settings": {**settings(profile, bench.image_bytes), "source": source}, "rows": rows,
         }
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -358,6 +361,17 @@ def checkout(ref: str, work: Path) -> dict:
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(base)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target / "tools"), os.environ.get("PYTHONPATH")]))
     return {"tree": str(target), "commit": commit, "ref": ref, "dirty": False}
+
+
+RECAP_LINE = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)")
+
+
+def host_tasks_per_device(stdout: str) -> float | None:
+    """Mean host-tasks a device went through (ok + failed + unreachable + skipped of its play recap line;
+    ``changed`` is part of ``ok``), localhost's bookkeeping excluded: the controller pays per host-task."""
+    counts = [sum(int(g) for g in m.groups()[1:]) for m in map(RECAP_LINE.match, stdout.splitlines())
+              if m and m.group(1) != "localhost"]
+    return round(sum(counts) / len(counts), 2) if counts else None
 
 
 def _epoch(stamp: str) -> float:
