@@ -197,7 +197,8 @@ def test_broker_down_barely_costs_the_campaign_anything(sim_fleet, image_server,
           f"(events, s inside its methods, CPU s, close s, wall s): {busy}")
     assert ratio < 1.25, pairs
     for events, _seconds, cpu, closed, wall in busy:
-        assert events > 300 and cpu / wall < 0.02 and closed < 2.0, busy
+        # at least a host_result for each of the 11 host-tasks of every device (docs/performance.md)
+        assert events > DEVICES * 11 and cpu / wall < 0.02 and closed < 2.0, busy
 
     # Nothing was lost meanwhile: the spool holds every event of the runs, the modules' included.
     lines = [json.loads(line) for path in spool.glob("*.jsonl") for line in path.read_text().splitlines()]
