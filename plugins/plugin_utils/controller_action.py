@@ -17,6 +17,28 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
 
 
+def options_that_are_not_mappings(spec: dict, args: dict) -> list[str]:
+    """Errors for options with sub-options given something other than a mapping (or its string form).
+
+    ansible-core 2.19's validator raises TypeError from ``set_fallbacks`` on such values (``record: 712``)
+    instead of reporting them, which would hide every other error of the task, unknown options included.
+    """
+    errors = []
+    for name, option in spec.items():
+        if not option.get("options"):
+            continue
+        given = [key for key in (name, *option.get("aliases", ())) if args.get(key) is not None]
+        for key in given:
+            value = args[key]
+            values = value if option.get("type") == "list" and isinstance(value, list) else [value]
+            if any(not isinstance(item, (dict, str)) for item in values):
+                errors.append(f"value of '{key}' must be of type dict, got {type(value).__name__}")
+    unknown = sorted(map(str, set(args) - {key for name, option in spec.items() for key in (name, *option.get("aliases", ()))}))
+    if errors and unknown:
+        errors.append(f"unsupported parameter {', '.join(unknown)}")
+    return errors
+
+
 class ControllerAction(ActionBase):
     """Subclasses set OPERATION to one of ``module_utils.ops.*``.
 
@@ -77,9 +99,15 @@ class ControllerAction(ActionBase):
         self._supports_async = False
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        validator = ArgumentSpecValidator(self.argument_spec(), **self.validation_rules())
+        spec = self.argument_spec()
+        args = self.task_args(task_vars)
+        shape_errors = options_that_are_not_mappings(spec, args)
+        if shape_errors:
+            result.update(failed=True, changed=False, msg=self.invalid(task_vars, "; ".join(shape_errors)))
+            return result
+        validator = ArgumentSpecValidator(spec, **self.validation_rules())
         try:
-            validated = validator.validate(self.task_args(task_vars))
+            validated = validator.validate(args)
         except (ArithmeticError, ValueError, TypeError) as exc:
             # ansible-core's type checkers let some conversions escape (int() of a list goes through
             # decimal.Decimal's tuple form and raises OverflowError): still a clean failed task.

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from action_harness import run_action
 
 SETTINGS = settings(max_examples=int(os.environ.get("SWIM_PROPERTY_EXAMPLES", "20")), deadline=None,
+                    # make test replays the same examples every run; SWIM_PROPERTY_RANDOM=1 explores new ones
+                    derandomize=os.environ.get("SWIM_PROPERTY_RANDOM") != "1",
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "plan-s3cret"
