@@ -60,18 +60,22 @@ class ControllerAction(ActionBase):
         value = task_vars.get(name)
         return self._templar.template(value) if value is not None and value != "" else None
 
-    def task_args(self, task_vars: dict) -> dict:
-        """Task args, completed from variables for every mapped option the task does not give."""
-        args = dict(self._task.args)
-        for option, var_names in self.task_vars_map().items():
-            if args.get(option) is not None:
+    def fill_from_vars(self, options: dict, var_names_by_option: dict, task_vars: dict) -> dict:
+        """A copy of *options* where each unset option takes the first of its variables that is set."""
+        filled = dict(options)
+        for option, var_names in var_names_by_option.items():
+            if filled.get(option) is not None:
                 continue
-            for var in var_names:
+            for var in ([var_names] if isinstance(var_names, str) else var_names):
                 value = self._var(task_vars, var)
                 if value is not None:
-                    args[option] = value
+                    filled[option] = value
                     break
-        return args
+        return filled
+
+    def task_args(self, task_vars: dict) -> dict:
+        """Task args, completed from variables for every mapped option the task does not give."""
+        return self.fill_from_vars(self._task.args, self.task_vars_map(), task_vars)
 
     def make_context(self, params: dict, task_vars: dict) -> OperationContext:
         return OperationContext(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))

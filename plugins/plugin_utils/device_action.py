@@ -47,15 +47,8 @@ class DeviceAction(ControllerAction):
 
     def task_args(self, task_vars: dict) -> dict:
         args = super().task_args(task_vars)
-        record = args.get("record")
-        if isinstance(record, dict):      # (anything else is refused by the argument spec)
-            record = dict(record)
-            for option, var in RECORD_VARS.items():
-                if record.get(option) is None:
-                    value = self._var(task_vars, var)
-                    if value is not None:
-                        record[option] = value
-            args["record"] = record
+        if isinstance(args.get("record"), dict):      # (anything else is refused by the argument spec)
+            args["record"] = self.fill_from_vars(args["record"], RECORD_VARS, task_vars)
         return args
 
     def task_vars_map(self) -> dict:

@@ -126,25 +126,33 @@ def execute(operation, context: OperationContext, no_log_values: t.Iterable[str]
     With the ``record`` option (not in check mode) the task is also a stage of the campaign's status
     table: recorded running before the device is touched, then ok or failed with the result's reason.
     """
-    recorder = None
-    if context.params.get("record") and not context.check_mode:
-        try:
-            recorder = StageRecorder(context.params["record"], context.name)
-            recorder.start()
-        except (RecordError, OSError) as exc:
-            result = {"failed": True, "changed": False, "reason": "STATUS_NOT_RECORDED",
-                      "msg": f"{context.name}: nothing done: the status table could not be written: {exc}"}
-            return remove_values(redact(result), set(no_log_values) | url_secrets(context.params))
+    recorder = result = None
     try:
-        result = operation.run(context)
-    except ArgumentError as exc:
-        result = {"failed": True, "changed": False, "msg": f"{context.name}: invalid arguments: {exc}"}
-    except DeviceError as exc:
-        result = {"failed": True, "changed": bool(exc.extra.get("changed", False)), "msg": exc.msg,
-                  "reason": exc.reason, "busy": exc.busy, "status_history": [e.as_dict() for e in exc.history]}
-        result.update({k: v for k, v in exc.extra.items() if k != "changed"})
+        if context.params.get("record") and not context.check_mode:
+            try:
+                started = StageRecorder(context.params["record"], context.name)
+                started.start()
+                recorder = started
+            except (RecordError, OSError) as exc:      # the device is left untouched
+                result = {"failed": True, "changed": False, "reason": "STATUS_NOT_RECORDED",
+                          "msg": f"{context.name}: nothing done: the status table could not be written: {exc}"}
+        if result is None:
+            result = _run(operation, context)
     finally:
         context.close()
     if recorder is not None:
         recorder.finish(result)
     return remove_values(redact(result), set(no_log_values) | url_secrets(context.params))
+
+
+def _run(operation, context: OperationContext) -> dict:
+    """The operation's result, or the failed result of its ArgumentError/DeviceError."""
+    try:
+        return operation.run(context)
+    except ArgumentError as exc:
+        return {"failed": True, "changed": False, "msg": f"{context.name}: invalid arguments: {exc}"}
+    except DeviceError as exc:
+        result = {"failed": True, "changed": bool(exc.extra.get("changed", False)), "msg": exc.msg,
+                  "reason": exc.reason, "busy": exc.busy, "status_history": [e.as_dict() for e in exc.history]}
+        result.update({k: v for k, v in exc.extra.items() if k != "changed"})
+        return result
