@@ -45,6 +45,7 @@ CELLS = {
     "olt-008": ("unreachable", "failed", "precheck", {"dmi": "DEVICE_UNREACHABLE", "netconf": "CONNECTION_REFUSED"}),
     "olt-009": ("flapping", "upgraded", None, None),
     "olt-010": (None, "upgraded", None, None),
+    "olt-011": ("alarm_after_upgrade", "rolled_back", "postcheck", {"dmi": "SNAPSHOT_MISMATCH", "netconf": "SNAPSHOT_MISMATCH"}),
 }
 FINAL = {name: (TARGET["version"] if outcome == "upgraded" else OLD) for name, (_, outcome, _, _) in CELLS.items()}
 
@@ -180,6 +181,19 @@ def test_flapping_device_is_followed_through_its_reboot(matrix):
     row = matrix.rows["olt-009"]
     assert row["stages"]["activate"]["state"] == "ok" and row["stages"]["postcheck"]["state"] == "ok"
     assert [r["kind"] for r in matrix.reboots_before_restart if r["device"] == "olt-009"] == ["activate"]
+
+
+def test_a_new_alarm_after_the_upgrade_is_caught_and_reverted(matrix):
+    row = matrix.rows["olt-011"]
+    assert row["stages"]["activate"]["state"] == "ok" and row["stages"]["rollback"]["state"] == "ok", row
+    assert "fan-2 major" in row["stages"]["postcheck"]["error"], row["stages"]["postcheck"]
+    # (BBF has no revert action: the rollback activates the old revision's slot)
+    back = "revert" if matrix.transport == "dmi" else "activate"
+    assert [r["kind"] for r in matrix.reboots_before_restart if r["device"] == "olt-011"] == ["activate", back]
+    # recorded once, by the postcheck snapshot itself: the upgrade role's rescue keeps the device's reason
+    postcheck = [(e["result"], e["error_code"]) for e in matrix.log
+                 if e["device"] == "olt-011" and e["action"] == "postcheck"]
+    assert postcheck == [("running", ""), ("failed", "SNAPSHOT_MISMATCH")], postcheck
 
 
 def test_unreachable_device_is_left_out_before_anything_happens(matrix):

@@ -144,3 +144,31 @@ def test_a_device_held_by_another_campaign_is_refused(sim_fleet, image_server, t
     assert fleet.state("olt-001")["partitions"]["active"]["version"] == "1.0.0"
     assert fleet.state("olt-002")["partitions"]["active"]["version"] == "2.0.0"
     assert (locks / "olt-001.lock").exists(), "another campaign's lock is never removed"
+
+
+def test_a_new_alarm_after_the_upgrade_fails_the_postcheck_and_the_device_is_reverted(sim_fleet, image_server,
+                                                                                      tmp_path):
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    alarmed = "olt-002"
+    fleet = sim_fleet(2, groups=["a"], faults={"devices": {alarmed: {"faults": ["alarm_after_upgrade"]}}},
+                      timings={"reboot_time": 0.5})
+    document = plan_for(image, "it-postcheck")
+    document["campaign"]["groups"] = [{"name": "first", "group": "a", "batch": {"size": 2}}]
+    document["campaign"].pop("redundancy_groups")
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(document))
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert run.returncode == 2, run.stdout[-4000:]
+    versions = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
+    assert versions == {"olt-001": "2.0.0", alarmed: "1.0.0"}, run.stdout[-4000:]
+    campaign = state / "campaigns" / "it-postcheck"
+    row = json.loads((campaign / "status" / f"{alarmed}.json").read_text())
+    assert row["outcome"] == "rolled_back"
+    assert row["stages"]["activate"]["state"] == "ok" and row["stages"]["postcheck"]["state"] == "failed"
+    assert "fan-2" in row["stages"]["postcheck"]["error"] and alarmed in row["stages"]["postcheck"]["error"]
+    assert row["stages"]["rollback"]["state"] == "ok"
+    log = [json.loads(line) for line in (campaign / "campaign.log").read_text().splitlines()]
+    postcheck = [(e["result"], e["error_code"]) for e in log if e["device"] == alarmed and e["action"] == "postcheck"]
+    assert postcheck == [("running", ""), ("failed", row["stages"]["postcheck"]["error_code"])], postcheck

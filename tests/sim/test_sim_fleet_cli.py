@@ -121,6 +121,8 @@ def test_bad_arguments_are_rejected(tmp_path, args, message):
     ({"devices": {"olt-001": {"faults": ["explode"]}}}, "unknown fault 'explode'"),
     ({"devices": {"olt-001": {"faults": [{"download_drop": {"drop_at": 2}}]}}}, "drop_at must be in [0, 1)"),
     ({"devices": {"olt-001": {"timings": {"reboot_tme": 1}}}}, "unknown timing"),
+    ({"devices": {"olt-001": {"faults": [{"alarm_after_upgrade": {"severity": "loud"}}]}}},
+     "alarm_after_upgrade: severity must be one of"),
 ])
 def test_bad_faults_file_fails_detached_start_with_a_message(tmp_path, faults, message):
     path = tmp_path / "faults.yml"

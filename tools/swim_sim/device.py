@@ -411,6 +411,14 @@ class Device:
             return self.partitions["standby"], self.partitions["active"]
         return self.partitions["active"], self.partitions["standby"]
 
+    def alarms(self, running_version: str) -> dict[str, str]:
+        """Component name -> alarm severity shown in the hardware inventory while *running_version* runs."""
+        alarms = dict(self.spec.alarms)
+        if self.spec.has("alarm_after_upgrade") and running_version != self.spec.partitions["active"]["version"]:
+            alarms[str(self.spec.param("alarm_after_upgrade", "component"))] = str(
+                self.spec.param("alarm_after_upgrade", "severity"))
+        return alarms
+
     def software_version(self) -> tuple[Partition, Partition]:
         self.check_available()
         return self.running_partitions()

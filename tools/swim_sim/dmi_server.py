@@ -265,9 +265,10 @@ def _dmi_component(comp: Component, parent: str, changed: float, now: float) -> 
 def physical_inventory(device: Device) -> hw_pb2.Hardware:
     active, _ = device.running_partitions()
     root = build_inventory(device.name, device.uuid, active.version)
+    alarms = device.alarms(active.version)
     for comp in root.walk():
-        if comp.name in device.spec.alarms:
-            comp.alarm_state = device.spec.alarms[comp.name]
+        if comp.name in alarms:
+            comp.alarm_state = alarms[comp.name]
     now = time.time()
     return hw_pb2.Hardware(last_change=_ts(device.last_booted), last_booted=_ts(device.last_booted),
                            root=_dmi_component(root, "", device.last_booted, now))

@@ -115,8 +115,9 @@ def hardware_tree(device: Device):
     running = device.slot_partition(device.running_slot)
     root = build_inventory(device.name, device.uuid, running.version)
     root.name = COMPONENT
+    alarms = device.alarms(running.version)
     for comp in root.walk():
-        severity = device.spec.alarms.get(comp.name) or (device.spec.alarms.get(device.name) if comp is root else None)
+        severity = alarms.get(comp.name) or (alarms.get(device.name) if comp is root else None)
         if severity:
             comp.alarm_state = severity
     return root

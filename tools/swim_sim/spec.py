@@ -69,6 +69,9 @@ FAULTS: dict[str, dict[str, Any]] = {
     "stream_drop_on_reboot": {},
     # NETCONF only: the device does not implement bbf-software-management (capability absent).
     "no_swm_model": {},
+    # The new image runs but raises an alarm the old one did not (a post-upgrade check must catch it):
+    # shown while the running image is not the device's initial active image.
+    "alarm_after_upgrade": {"component": "fan-2", "severity": "major"},
 }
 
 TRANSPORT_NAMES = ("dmi", "netconf")
@@ -96,6 +99,8 @@ def _check_fault(name: str, params: dict[str, Any]) -> dict[str, Any]:
         raise SpecError("fault slow: factor must be > 0")
     if name == "flapping" and int(merged["flaps"]) < 0:
         raise SpecError("fault flapping: flaps must be >= 0")
+    if name == "alarm_after_upgrade" and merged["severity"] not in ALARM_SEVERITIES:
+        raise SpecError(f"fault alarm_after_upgrade: severity must be one of {', '.join(ALARM_SEVERITIES)}")
     if name == "activation_sanity_failure" and merged["reason"] not in ("INVALID_IMAGE", "INTERNAL_ERROR"):
         raise SpecError("fault activation_sanity_failure: reason must be INVALID_IMAGE or INTERNAL_ERROR")
     return merged
