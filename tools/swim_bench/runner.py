@@ -47,6 +47,8 @@ from swim_sim.testing import SimFleet
 from . import measure
 
 ROOT = Path(__file__).resolve().parents[2]
+# The ansible.cfg of the measured tree (checkout() points it at the exported commit's own file).
+ANSIBLE_CFG = {"path": ROOT / "ansible.cfg"}
 BIN = Path(sys.executable).parent
 IMAGE_NAME = "swim-olt"
 TARGET = "2.0.0"
@@ -95,7 +97,7 @@ def ansible_env(extra: dict | None = None) -> dict:
     for key in list(env):  # a developer's own callback/Kafka settings must not leak into a variant
         if key.startswith(("SWIM_KAFKA_", "ANSIBLE_KAFKA_EVENTS_")) or key == "ANSIBLE_CALLBACKS_ENABLED":
             del env[key]
-    env.update({"PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+    env.update({"PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "ANSIBLE_CONFIG": str(ANSIBLE_CFG["path"]),
                 "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_DEPRECATION_WARNINGS": "0"})
     env.update(extra or {})
     return env
@@ -347,8 +349,8 @@ def _git(*args: str) -> str:
 
 
 def checkout(ref: str, work: Path) -> dict:
-    """Export *ref* and point this run at it: the collection (ANSIBLE_COLLECTIONS_PATH) and the simulator
-    (PYTHONPATH of the swim-sim processes), so a tree others are editing cannot change a run half-way."""
+    """Export *ref* and point this run at it: the collection (ANSIBLE_COLLECTIONS_PATH), its ansible.cfg and
+    the simulator (PYTHONPATH of the swim-sim processes), so a tree others are editing cannot change a run half-way."""
     commit = _git("rev-parse", ref)
     if not commit:
         raise SystemExit(f"unknown git ref {ref!r}")
@@ -359,6 +361,8 @@ def checkout(ref: str, work: Path) -> dict:
     archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, timeout=120, check=True)
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True, timeout=120)
     os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(base)
+    # The commit's settings too (forks, internal_poll_interval): the working tree's would measure another config.
+    ANSIBLE_CFG["path"] = target / "ansible.cfg"
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target / "tools"), os.environ.get("PYTHONPATH")]))
     return {"tree": str(target), "commit": commit, "ref": ref, "dirty": False}
 
