@@ -185,7 +185,8 @@ batches:
         - C(url) is the download URL exactly as the plan gives it, B(credentials included); show C(url_redacted).
       type: dict
     timeouts:
-      description: Seconds allowed per stage (C(precheck), C(backup), C(download), C(activate), C(revert), C(postcheck)).
+      description: Seconds allowed per stage (C(precheck), C(backup), C(download), C(activate), C(revert), C(postcheck)),
+        and C(stall), the seconds a download may go without a progress report.
       type: dict
     max_fail_percentage:
       description: The C(max_fail_percentage) that applies the plan's failure threshold to exactly this batch.

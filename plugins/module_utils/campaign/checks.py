@@ -132,8 +132,8 @@ def string_list(value: t.Any, path: str, problems: Problems) -> list[str]:
 
 def check_timeouts(value: t.Any, path: str, problems: Problems, base: dict) -> dict:
     result = dict(base)
-    data = mapping(value, path, problems, s.STAGES) if value is not None else {}
-    for stage in s.STAGES:
+    data = mapping(value, path, problems, s.TIMEOUT_KEYS) if value is not None else {}
+    for stage in s.TIMEOUT_KEYS:
         if data and stage in data:
             seconds = duration(data[stage], join(path, stage), problems)
             if seconds is not None:

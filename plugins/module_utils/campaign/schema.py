@@ -25,9 +25,11 @@ PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 # `default` in `images` is the image of every step whose group has no entry of its own.
 DEFAULT_IMAGE = "default"
 STAGES = ("precheck", "backup", "download", "activate", "revert", "postcheck")
-# Seconds. download/activate match the defaults of the download_image/activate_image modules.
+# `stall`: seconds without any progress report from a download before it fails as stalled.
+TIMEOUT_KEYS = STAGES + ("stall",)
+# Seconds. download/activate/stall match the defaults of the download_image/activate_image modules.
 DEFAULT_TIMEOUTS = {"precheck": 300, "backup": 300, "download": 1800, "activate": 900, "revert": 900,
-                    "postcheck": 600}
+                    "postcheck": 600, "stall": 300}
 POLICIES = ("revert_device", "stop_campaign", "rollback_campaign")
 DEFAULT_PAUSE_MESSAGE = "Continue the campaign with batch {index} ({step}: {hosts})?"
 

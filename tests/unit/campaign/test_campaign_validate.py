@@ -27,6 +27,16 @@ def test_minimal_plan_gets_safe_defaults():
     assert built.verification == {"expect_active_version": True, "compare_inventory": True,
                                   "compare_startup_config": True, "sensor_tolerance": {}, "max_new_alarms": 0}
     assert step.timeouts["download"] == 1800 and built.timeouts == step.timeouts
+    assert step.timeouts["stall"] == 300
+
+
+def test_stall_timeout_is_a_plan_key_a_step_may_override():
+    built, problems = check(plan({"group": "olts", "timeouts": {"stall": "2m"}}, {"name": "b", "group": "olts"},
+                                 timeouts={"stall": 90}))
+    assert problems == []
+    assert [step.timeouts["stall"] for step in built.steps] == [120, 90]
+    assert "campaign.timeouts.stall: must be a positive number of seconds (or 30s, 15m, 2h) below 10^7 s, " \
+           "got 0" in validate(plan(timeouts={"stall": 0}))
 
 
 def test_every_problem_is_listed_with_its_path():
