@@ -99,11 +99,13 @@ def test_status_row_filters():
             row("held", "skipped", None, precheck="ok", verify="skipped"),
             row("back", "rolled_back", 0, precheck="ok", activate="ok", rollback="ok"),
             row("late", "upgraded", 2, precheck="ok", activate="ok", postcheck="ok"),
-            row("late2", "upgraded", 2, precheck="ok", activate="ok", postcheck="ok")]
+            row("late2", "upgraded", 2, precheck="ok", activate="ok", postcheck="ok"),
+            # the controller stopped while this device was being reverted
+            row("reverting", "in_progress", 1, precheck="ok", activate="ok", postcheck="failed", rollback="running")]
     assert filters["campaign_finished"](rows) == ["up", "failed", "back", "late", "late2"]
     assert filters["campaign_finished"](rows, True) == ["up", "back", "late", "late2"]
-    # activated and not rolled back, last batch first
-    assert filters["campaign_rollback_order"](rows) == [["late", "late2"], ["half"], ["up"]]
+    # activated and not rolled back, last batch first (an interrupted revert is finished by the rollback)
+    assert filters["campaign_rollback_order"](rows) == [["late", "late2"], ["half", "reverting"], ["up"]]
     from ansible.errors import AnsibleFilterError
     with pytest.raises(AnsibleFilterError):
         filters["campaign_finished"]("nope")
