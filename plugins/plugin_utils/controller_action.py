@@ -17,25 +17,25 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
 
 
-def options_that_are_not_mappings(spec: dict, args: dict) -> list[str]:
-    """Errors for options with sub-options given something other than a mapping (or its string form).
+def options_that_are_not_mappings(spec: dict, args: dict) -> dict[str, str]:
+    """``{option as given: error}`` for options with sub-options given something other than a mapping (or
+    its string form).
 
     ansible-core 2.19's validator raises TypeError from ``set_fallbacks`` on such values (``record: 712``)
-    instead of reporting them, which would hide every other error of the task, unknown options included.
+    instead of reporting them, which would hide every other error of the task, unknown options included:
+    these options are left out of the validation and their errors reported beside its own.
     """
-    errors = []
+    errors = {}
     for name, option in spec.items():
         if not option.get("options"):
             continue
-        given = [key for key in (name, *option.get("aliases", ())) if args.get(key) is not None]
-        for key in given:
-            value = args[key]
+        for key in (name, *option.get("aliases", ())):
+            value = args.get(key)
+            if value is None:
+                continue
             values = value if option.get("type") == "list" and isinstance(value, list) else [value]
             if any(not isinstance(item, (dict, str)) for item in values):
-                errors.append(f"value of '{key}' must be of type dict, got {type(value).__name__}")
-    unknown = sorted(map(str, set(args) - {key for name, option in spec.items() for key in (name, *option.get("aliases", ()))}))
-    if errors and unknown:
-        errors.append(f"unsupported parameter {', '.join(unknown)}")
+                errors[key] = f"value of '{key}' must be of type dict, got {type(value).__name__}"
     return errors
 
 
@@ -105,23 +105,22 @@ class ControllerAction(ActionBase):
         task_vars = task_vars or {}
         spec = self.argument_spec()
         args = self.task_args(task_vars)
-        shape_errors = options_that_are_not_mappings(spec, args)
-        if shape_errors:
-            result.update(failed=True, changed=False, msg=self.invalid(task_vars, "; ".join(shape_errors)))
-            return result
+        not_mappings = options_that_are_not_mappings(spec, args)
+        messages = list(not_mappings.values())
         validator = ArgumentSpecValidator(spec, **self.validation_rules())
         try:
-            validated = validator.validate(args)
+            validated = validator.validate({key: value for key, value in args.items() if key not in not_mappings})
         except (ArithmeticError, ValueError, TypeError) as exc:
             # ansible-core's type checkers let some conversions escape (int() of a list goes through
             # decimal.Decimal's tuple form and raises OverflowError): still a clean failed task.
-            result.update(failed=True, changed=False,
-                          msg=self.invalid(task_vars, f"a value cannot be converted to its type ({type(exc).__name__})"))
+            messages.append(f"a value cannot be converted to its type ({type(exc).__name__})")
+            result.update(failed=True, changed=False, msg=self.invalid(task_vars, "; ".join(messages)))
             return result
         if validated.error_messages:      # (`errors` itself is always truthy)
-            messages = "; ".join(f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
-                                 for error in validated.errors)
-            result.update(failed=True, changed=False, msg=self.invalid(task_vars, messages))
+            messages += [f"unsupported parameter {error}" if isinstance(error, UnsupportedError) else str(error)
+                         for error in validated.errors]
+        if messages:
+            result.update(failed=True, changed=False, msg=self.invalid(task_vars, "; ".join(messages)))
             return result
         self.perform(validated.validated_parameters, task_vars, validated._no_log_values, result)
         return result

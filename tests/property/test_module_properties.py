@@ -160,6 +160,15 @@ def test_unknown_options_are_refused_before_any_device_call(module, extra):
         assert not recorder.opened
 
 
+def test_a_non_mapping_record_and_an_unknown_option_are_both_reported():
+    args = {**VALID["sw_version"], "zz": 1, "record": 712}
+    result, recorder = run_action("sw_version", args, TASK_VARS)
+    check(result, recorder, args)
+    assert result["failed"] is True and result["msg"].startswith(
+        "olt-001: invalid arguments: value of 'record' must be of type dict, got int; unsupported parameter zz."), result
+    assert not recorder.opened
+
+
 @SETTINGS
 @given(url=malformed_urls)
 @example(url=f"http://u:{SECRET}@127.0.0.1/x\n")
