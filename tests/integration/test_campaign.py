@@ -43,6 +43,20 @@ def overlaps(reboots, a, b) -> bool:
     return any(a0 < b1 and b0 < a1 for a0, a1 in spans[a] for b0, b1 in spans[b])
 
 
+def run_campaign(fleet, document: dict, tmp_path):
+    """Write *document* as the plan and run rolling_upgrade on *fleet*: (the run, the state directory)."""
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(document))
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    return run, state
+
+
+def active_versions(fleet) -> dict:
+    return {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
+
+
 def test_rolling_upgrade_campaign(sim_fleet, image_server, tmp_path):
     image = image_server.make_image("swim-olt", "2.0.0", size=128 * 1024)
     fleet = sim_fleet(6, groups=["a", "b"], faults={"devices": {FAILING: {"faults": ["activation_sanity_failure"]}}},
@@ -56,7 +70,7 @@ def test_rolling_upgrade_campaign(sim_fleet, image_server, tmp_path):
     run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env=env,
                        extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
     assert run.returncode == 2, run.stdout[-4000:] + run.stderr[-2000:]   # partially failed, as it should be
-    versions = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
+    versions = active_versions(fleet)
     assert versions.pop(FAILING) == "1.0.0"
     assert set(versions.values()) == {"2.0.0"}, run.stdout[-6000:]
     assert not overlaps(fleet.reboots(), *PAIR)
@@ -111,13 +125,9 @@ def test_a_pair_member_failing_its_precheck_holds_back_its_partner(sim_fleet, im
     pair_up(fleet, PAIR)
     document = plan_for(image)
     document["campaign"]["groups"] = [{"name": "first", "group": "a", "batch": {"size": 2}}]
-    plan = tmp_path / "plan.yml"
-    plan.write_text(yaml.safe_dump(document))
-    state = tmp_path / "state"
-    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
-                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    run, state = run_campaign(fleet, document, tmp_path)
     assert run.returncode == 2, run.stdout[-4000:]
-    versions = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
+    versions = active_versions(fleet)
     assert versions == {"olt-001": "2.0.0", "olt-002": "1.0.0", "olt-003": "2.0.0", "olt-004": "1.0.0"}
     rows = table_states(state / "campaigns" / "it-campaign")
     assert rows["olt-002"][1]["precheck"] == "failed"
@@ -155,14 +165,9 @@ def test_a_new_alarm_after_the_upgrade_fails_the_postcheck_and_the_device_is_rev
     document = plan_for(image, "it-postcheck")
     document["campaign"]["groups"] = [{"name": "first", "group": "a", "batch": {"size": 2}}]
     document["campaign"].pop("redundancy_groups")
-    plan = tmp_path / "plan.yml"
-    plan.write_text(yaml.safe_dump(document))
-    state = tmp_path / "state"
-    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
-                       extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    run, state = run_campaign(fleet, document, tmp_path)
     assert run.returncode == 2, run.stdout[-4000:]
-    versions = {d["name"]: fleet.state(d["name"])["partitions"]["active"]["version"] for d in fleet.devices}
-    assert versions == {"olt-001": "2.0.0", alarmed: "1.0.0"}, run.stdout[-4000:]
+    assert active_versions(fleet) == {"olt-001": "2.0.0", alarmed: "1.0.0"}, run.stdout[-4000:]
     campaign = state / "campaigns" / "it-postcheck"
     row = json.loads((campaign / "status" / f"{alarmed}.json").read_text())
     assert row["outcome"] == "rolled_back"
