@@ -81,11 +81,16 @@ class DeviceError(Exception):
     ``reason`` is the DMI reason name (e.g. ``WRONG_IMAGE_CHECKSUM``) or, for NETCONF, the
     bbf-software-management error identity; client-side conditions use their own names
     (``TIMEOUT``, ``STALLED``, ``UNREACHABLE``, ``NOT_KNOWN_GOOD``, ...).
+
+    ``unreachable`` marks an error raised because the device (or its manager) could not be reached at
+    all within the connect window, before it answered anything in this task: the action plugins turn it
+    into Ansible's ``unreachable`` result. A device that answered and then went away (a reboot that never
+    ends) is a failure, not unreachable: the task has touched it.
     """
 
     def __init__(self, device: str, operation: str, reason: str, detail: str = "", *,
                  transport: str = "", history: list | None = None, retryable: bool = False,
-                 extra: dict | None = None):
+                 extra: dict | None = None, unreachable: bool = False):
         self.device = device
         self.operation = operation
         self.reason = reason or "UNDEFINED_REASON"
@@ -93,6 +98,7 @@ class DeviceError(Exception):
         self.transport = transport
         self.history = history or []
         self.retryable = retryable
+        self.unreachable = unreachable
         self.extra = extra or {}  # more result fields for the failed task (e.g. after, fell_back_to)
         super().__init__(self.msg)
 
