@@ -18,31 +18,23 @@ view of :class:`Device`, so every module behaves as over DMI:
 from __future__ import annotations
 
 import datetime
-import logging
-import socket
 import time
 
-try:
-    from ncclient import manager as nc_manager
-    from ncclient.operations import RaiseMode
-    from ncclient.operations import errors as nc_operation_errors
-    from ncclient.transport import SSHSession
-    from ncclient.transport import errors as nc_transport_errors
-except ImportError as exc:  # reported by NetconfDevice, only when a task uses the NETCONF transport
-    NCCLIENT_IMPORT_ERROR: ImportError | None = exc
-    nc_manager = nc_operation_errors = nc_transport_errors = RaiseMode = None
-    SSHSession = object
-else:
-    NCCLIENT_IMPORT_ERROR = None
-
+from . import netconf_ssh
 from .device import (
     ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
     Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
 )
-from .netconf_dialects import select, supported_modules
-from .netconf_dialects.base import NC_NS, Dialect, Notice, Revision, Software, etree, parse, qn, rpc_errors
+from .netconf_dialects import choose, supported_modules
+from .netconf_dialects.base import Dialect, Notice, Revision, Software, etree, parse, rpc_errors
+from .netconf_discovery import (
+    MODULES_STATE_FILTER, YANG_LIBRARY_FILTER, Library, get_data_element, hello_modules, library_capability, merge,
+    parse_modules_state, parse_yang_library, reply_data,
+)
+from .netconf_ssh import SSH_IMPORT_ERROR, SshSettings, close_manager, nc_operation_errors, nc_transport_errors
 
-DEFAULT_PORT = 830
+NCCLIENT_IMPORT_ERROR = SSH_IMPORT_ERROR
+DEFAULT_PORT = netconf_ssh.DEFAULT_PORT
 POLL_INTERVAL = 1.0  # seconds between two reads of the revision state while an operation runs
 SETTLE_TIME = 5.0  # after a restart, how long a target that is not active may still become active
 REPLAY_MARGIN = 2.0  # seconds of clock slack when replayed notifications are matched to an operation
@@ -51,11 +43,6 @@ INTERLEAVE_CAP = "urn:ietf:params:netconf:capability:interleave:1.0"
 COPYING_IMAGE = "COPYING_IMAGE"
 INSTALLING_IMAGE = "INSTALLING_IMAGE"
 COMMITTING_IMAGE = "COMMITTING_IMAGE"
-
-
-# ncclient logs every RPC it sends at INFO, and a download action carries the image URL with its
-# credentials: keep its logging to warnings, whatever logging the host process configured.
-logging.getLogger("ncclient").setLevel(logging.WARNING)
 
 
 def open_device(params: dict) -> "NetconfDevice":
@@ -143,17 +130,6 @@ class _Recorder:
         self._on_status(event)
 
 
-class _KnownHostsSession(SSHSession):
-    """An SSH session that verifies host keys against one known_hosts file (the option), not ~/.ssh only."""
-
-    def __init__(self, device_handler, known_hosts_file: str | None):
-        super().__init__(device_handler)
-        self._known_hosts_file = known_hosts_file
-
-    def load_known_hosts(self, filename=None):
-        super().load_known_hosts(filename or self._known_hosts_file)
-
-
 class NetconfDevice(Device):
     transport = "netconf"
 
@@ -163,19 +139,18 @@ class NetconfDevice(Device):
             raise DeviceError(self.name, "connect", "MISSING_LIBRARY", "the netconf transport needs ncclient and "
                               f"lxml on the controller: {NCCLIENT_IMPORT_ERROR or 'No module named lxml'}",
                               transport=self.transport)
-        self.host = params["host"]
-        self.port = int(params.get("port") or DEFAULT_PORT)
-        self.username = params.get("username")
-        self.password = params.get("password")
-        self.key_file = params.get("ssh_key_file")
-        self.host_key_checking = params.get("host_key_checking") is not False
-        self.known_hosts_file = params.get("known_hosts_file")
+        try:
+            self.ssh = SshSettings.from_params(params)
+        except netconf_ssh.ConnectFailure as failure:
+            raise self._error("connect", failure.reason, failure.detail) from None
+        self.host, self.port = self.ssh.host, self.ssh.port
         self.rpc_timeout = float(params.get("rpc_timeout") or 30.0)
         self.connect_timeout = float(params.get("connect_timeout") or 10.0)
         self.component = params.get("netconf_component") or None
         self.software_name = params.get("netconf_software") or None
         self.commit = params.get("netconf_commit") is not False
         self.dialect: Dialect | None = None
+        self.library: Library | None = None  # the modules the server announced (hello, YANG library)
         self.framing = ""  # "1.0" or "1.1" once connected
         self.connections = 0
         self._manager = None  # the ncclient Manager of the open session
@@ -188,89 +163,82 @@ class NetconfDevice(Device):
         self._subscribed = None  # the manager that holds this operation's subscription
 
     # -- session --------------------------------------------------------------------------
-    def _error(self, operation: str, reason: str, detail: str, retryable: bool = False, history=None) -> DeviceError:
+    def _error(self, operation: str, reason: str, detail: str, retryable: bool = False, history=None,
+               unreachable: bool = False) -> DeviceError:
         return DeviceError(self.name, operation, reason, detail, transport=self.transport, retryable=retryable,
-                           history=history)
+                           history=history, unreachable=unreachable)
 
-    def _open_socket(self, operation: str) -> socket.socket:
-        where = f"{self.host}:{self.port}"
-        try:
-            timeout = max(1.0, min(self.rpc_timeout, self.connect_timeout))
-            return socket.create_connection((self.host, self.port), timeout=timeout)
-        except ConnectionRefusedError:
-            raise self._error(operation, "CONNECTION_REFUSED", f"NETCONF/SSH port {where} refused the connection",
-                              retryable=True)
-        except socket.gaierror as exc:
-            raise self._error(operation, "UNKNOWN_HOST", f"cannot resolve {self.host}: {exc.strerror}")
-        except (socket.timeout, TimeoutError):
-            raise self._error(operation, "CONNECT_TIMEOUT", f"no answer from {where}", retryable=True)
-        except OSError as exc:
-            raise self._error(operation, "UNREACHABLE", f"cannot connect to {where}: {exc.strerror or exc}",
-                              retryable=True)
-
-    def _connect(self, operation: str) -> "nc_manager.Manager":
-        """One connection attempt: TCP, SSH (host key, authentication), hello and the model check."""
+    def _connect(self, operation: str):
+        """One connection attempt: TCP, SSH (host key, authentication), hello, discovery and the model check."""
         manager = self._open_manager(operation)
-        capabilities = list(manager.server_capabilities)
-        dialect = select(capabilities)
-        if dialect is None:
-            _close_manager(manager)
-            modules = sorted({c.split("module=", 1)[1].split("&", 1)[0] for c in capabilities if "module=" in c})
-            raise self._error(operation, "MODEL_NOT_SUPPORTED",
-                              f"{self.host}:{self.port} advertises no software-management model this collection "
-                              f"drives ({', '.join(supported_modules())}); its modules: {', '.join(modules) or 'none'}")
-        self.dialect = dialect
+        try:
+            capabilities = list(manager.server_capabilities)
+            library = self._discover(operation, manager, capabilities)
+            dialect = self.dialect if library is self.library and self.dialect is not None else None
+            problems: list[str] = []
+            if dialect is None:
+                dialect, problems = choose(library)
+            if dialect is None:
+                raise self._error(operation, "MODEL_NOT_SUPPORTED", self._no_model(library, problems))
+        except BaseException:
+            close_manager(manager)
+            raise
+        self.library, self.dialect = library, dialect
         self.framing = "1.1" if "urn:ietf:params:netconf:base:1.1" in capabilities else "1.0"
         self._notifications_ok = NOTIFICATION_CAP in capabilities and INTERLEAVE_CAP in capabilities
         self.connections += 1
         return manager
 
-    def _open_manager(self, operation: str) -> "nc_manager.Manager":
-        """TCP, SSH (host key, authentication) and the hello exchange, every failure a clear DeviceError."""
-        if self.host_key_checking and self.known_hosts_file:
-            try:
-                with open(self.known_hosts_file, "rb"):
-                    pass
-            except OSError as exc:
-                raise self._error(operation, "ERROR_IN_REQUEST",
-                                  f"known_hosts file {self.known_hosts_file} cannot be read: {exc.strerror}")
-        sock = self._open_socket(operation)
-        handler = nc_manager.make_device_handler({"name": "default"})
-        session = _KnownHostsSession(handler, self.known_hosts_file if self.host_key_checking else None)
-        credentials = bool(self.password or self.key_file)
-        where = f"{self.host}:{self.port}"
+    def _open_manager(self, operation: str):
+        """TCP, SSH and the hello exchange (netconf_ssh), every failure a DeviceError classified by cause."""
         try:
-            session.connect(host=self.host, port=self.port, sock=sock, username=self.username,
-                            password=self.password, key_filename=self.key_file,
-                            hostkey_verify=self.host_key_checking, allow_agent=not credentials,
-                            look_for_keys=not credentials, timeout=self.rpc_timeout)
-        except nc_transport_errors.SSHUnknownHostError as exc:
-            _close(session, sock)
-            known = session._host_keys.lookup(self.host) or session._host_keys.lookup(f"[{self.host}]:{self.port}")
-            source = self.known_hosts_file or "~/.ssh/known_hosts"
-            if known:
-                raise self._error(operation, "HOST_KEY_MISMATCH",
-                                  f"the SSH host key of {where} (fingerprint {exc.fingerprint}) does not match "
-                                  f"the one recorded in {source}; refusing to connect")
-            raise self._error(operation, "HOST_KEY_UNKNOWN",
-                              f"the SSH host key of {where} (fingerprint {exc.fingerprint}) is not in {source}; "
-                              "add it (ssh-keyscan) or set swim_known_hosts_file")
-        except nc_transport_errors.AuthenticationError:
-            _close(session, sock)
-            how = " and ".join(w for w, v in (("password", self.password), ("key file", self.key_file)) if v)
-            raise self._error(operation, "AUTHENTICATION_FAILED",
-                              f"{where} refused SSH user {self.username or '(default)'} "
-                              f"({how or 'agent/default keys'})")
-        except (nc_transport_errors.TransportError, nc_operation_errors.OperationError, OSError, EOFError) as exc:
-            _close(session, sock)
-            raise self._error(operation, "SSH_ERROR", f"NETCONF session to {where} failed: {exc}", retryable=True)
-        except Exception as exc:  # paramiko raises its own types during a handshake cut by a reboot
-            _close(session, sock)
-            raise self._error(operation, "SSH_ERROR", f"NETCONF session to {where} failed: "
-                                                      f"{type(exc).__name__}: {exc}", retryable=True)
-        return nc_manager.Manager(session, handler, timeout=self.rpc_timeout, raise_mode=RaiseMode.NONE)
+            return netconf_ssh.open_manager(self.ssh)
+        except netconf_ssh.ConnectFailure as failure:
+            raise self._error(operation, failure.reason, failure.detail, retryable=failure.retryable,
+                              unreachable=not failure.reached and self.connections == 0) from None
 
-    def _session(self, operation: str) -> "nc_manager.Manager":
+    # -- discovery (RFC 7950 5.6.4, RFC 8525, RFC 7895) ---------------------------------------------
+    def _discover(self, operation: str, manager, capabilities: list[str]) -> Library:
+        """The server's modules: those of ``<hello>`` and, when it announces one, of its YANG library
+        (read once per content-id / module-set-id: a reconnect with the same id reuses it)."""
+        hello = hello_modules(capabilities)
+        announced = library_capability(capabilities)
+        if announced is None:
+            return Library(modules=tuple(hello), sources=("hello",))
+        cached = self.library
+        if cached is not None and announced.content_id and cached.content_id == announced.content_id:
+            return cached
+        # RFC 8526 2: the yang-library:1.1 capability is an NMDA server's; try <get-data> first there
+        attempts = [("get-data", YANG_LIBRARY_FILTER), ("get", YANG_LIBRARY_FILTER), ("get", MODULES_STATE_FILTER)]
+        if announced.version == "1.0":
+            attempts = [("get", MODULES_STATE_FILTER), ("get", YANG_LIBRARY_FILTER)]
+        tried = []
+        for verb, subtree in attempts:
+            where = "/yang-library" if subtree == YANG_LIBRARY_FILTER else "/modules-state"
+            try:
+                data = self._read_on(manager, operation, f"{verb} {where}", subtree, nmda=verb == "get-data")
+            except DeviceError as exc:
+                if exc.retryable:
+                    raise
+                tried.append(f"{verb} {where}: {exc.reason}")
+                continue
+            parsed = parse_yang_library(data) if subtree == YANG_LIBRARY_FILTER else parse_modules_state(data)
+            if parsed is not None and parsed[0]:
+                modules, content_id = parsed
+                return merge(hello, modules, f"YANG library {where}", announced.content_id or content_id)
+            tried.append(f"{verb} {where}: no data")
+        return Library(modules=tuple(hello), sources=("hello", f"YANG library {announced.version} (unreadable: "
+                                                                 f"{'; '.join(tried)})"))
+
+    def _no_model(self, library: Library, problems: list[str]) -> str:
+        names = sorted({f"{m.name}@{m.revision}" if m.revision else m.name for m in library.modules if m.implemented})
+        shown = ", ".join(names[:60]) + (f" (+{len(names) - 60} more)" if len(names) > 60 else "")
+        why = f"; {'; '.join(problems)}" if problems else ""
+        return (f"{self.host}:{self.port} implements no software-management model this collection drives "
+                f"({', '.join(supported_modules())}); looked in {' and '.join(library.sources)}{why}; "
+                f"its modules: {shown or 'none'}")
+
+    def _session(self, operation: str):
         """The open session, or a new one (one attempt). Re-subscribes for the running operation."""
         if self._manager is not None and self._manager.connected:
             return self._manager
@@ -284,7 +252,7 @@ class NetconfDevice(Device):
     def _drop(self) -> None:
         if self._manager is not None:
             self._drops += 1
-            _close_manager(self._manager, polite=False)
+            close_manager(self._manager, polite=False)
             self._manager = None
 
     def _retrying(self, operation: str, call, retry: bool = True):
@@ -301,8 +269,10 @@ class NetconfDevice(Device):
             delay = min(delay * 1.6, 2.0)
 
     def _rpc(self, operation: str, what: str, send):
-        """One RPC on *manager* (``send(manager)`` -> RPCReply); its rpc-errors raise DeviceError."""
-        manager = self._session(operation)
+        """One RPC on the session (``send(manager)`` -> RPCReply); its rpc-errors raise DeviceError."""
+        return self._rpc_on(self._session(operation), operation, what, send)
+
+    def _rpc_on(self, manager, operation: str, what: str, send):
         try:
             reply = send(manager)
         except nc_operation_errors.TimeoutExpiredError:
@@ -323,10 +293,22 @@ class NetconfDevice(Device):
             raise self._error(operation, first.reason, f"{what} refused: {first.detail or first.tag}{more}")
         return root
 
+    def _read_on(self, manager, operation: str, what: str, subtree: str, nmda: bool):
+        """The ``<data>`` of a read: ``<get-data>`` on ds:operational (RFC 8526) or ``<get>``, subtree-filtered.
+        (ncclient 0.7.1 has no get-data operation: the element is dispatched.)"""
+        if nmda:
+            root = self._rpc_on(manager, operation, what, lambda m: m.dispatch(get_data_element(subtree)))
+        else:
+            root = self._rpc_on(manager, operation, what, lambda m: m.get(filter=("subtree", subtree)))
+        return reply_data(root)
+
     def _get(self, operation: str, subtree: str, retry: bool = True):
+        """State read: ``<get-data>`` on ds:operational when the server implements ietf-netconf-nmda (RFC
+        8342: config nodes known only to the operational datastore, such as hardware ``class``/``parent``,
+        are not in a ``<get>``), ``<get>`` otherwise."""
         def call(manager):
-            root = self._rpc(operation, "get", lambda m: m.get(filter=("subtree", subtree)))
-            return root.find(qn(NC_NS, "data"))
+            nmda = self.library is not None and self.library.nmda
+            return self._read_on(manager, operation, "get-data" if nmda else "get", subtree, nmda)
         return self._retrying(operation, call, retry)
 
     def _action(self, operation: str, what: str, element, retry: bool = False):
@@ -339,7 +321,7 @@ class NetconfDevice(Device):
     def close(self) -> None:
         self._subscribe = False
         if self._manager is not None:
-            _close_manager(self._manager)
+            close_manager(self._manager)
             self._manager = None
 
     # -- notifications ------------------------------------------------------------------------
@@ -827,27 +809,3 @@ class _Watch:
                     raise
                 current = None
             yield None, current
-
-
-def _close(session, sock) -> None:
-    try:
-        session.close()
-    except Exception:  # noqa: BLE001 -- closing a half-open session must not hide the real error
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
-
-
-def _close_manager(manager, polite: bool = True) -> None:
-    try:
-        if polite and manager.connected:
-            manager.timeout = 2
-            manager.close_session()
-    except Exception:  # noqa: BLE001 -- best effort
-        pass
-    try:
-        manager._session.close()
-    except Exception:  # noqa: BLE001
-        pass

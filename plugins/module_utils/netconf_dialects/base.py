@@ -213,8 +213,8 @@ class HardwareComponent:
 class Dialect:
     """Base of a software-management dialect. Subclasses set the class attributes and the methods.
 
-    ``module``/``namespace``: the YANG module it implements, matched against the hello
-    capabilities (:meth:`matches`). ``hardware_root``: ``hardware`` (NMDA) or ``hardware-state``.
+    ``module``/``namespace``: the YANG module it implements, found among the server's modules (hello or YANG
+    library, :meth:`find`). ``hardware_root``: ``hardware`` (NMDA) or ``hardware-state``.
     """
 
     module = ""
@@ -224,13 +224,30 @@ class Dialect:
     # "committed", "commit-failed", "aborted"
     NOTICE_PHASES: dict[str, str] = {}
 
+    # features the module must announce for this dialect to drive it (its actions are if-feature gated)
+    required_features: tuple[str, ...] = ()
+
+    def __init__(self, module=None):
+        """*module*: the server's :class:`netconf_discovery.Module` entry for this model (None: not known)."""
+        self.revision = getattr(module, "revision", "") or ""
+        self.features = getattr(module, "features", None)  # None: the server did not say
+
     @classmethod
-    def matches(cls, capabilities: t.Iterable[str]) -> bool:
-        for capability in capabilities:
-            uri, dummy, query = capability.partition("?")
-            if uri == cls.namespace or f"module={cls.module}" in query.split("&"):
-                return True
-        return False
+    def find(cls, library):
+        """This model's implemented module in *library* (a :class:`netconf_discovery.Library`), or None."""
+        return library.module(cls.module, cls.namespace)
+
+    @classmethod
+    def unusable(cls, module) -> str:
+        """Why the server's *module* cannot be driven ("" when it can): a required feature it lacks."""
+        if module.features is None:
+            return ""
+        missing = [f for f in cls.required_features if f not in module.features]
+        return f"{module.describe()} lacks feature {', '.join(missing)}" if missing else ""
+
+    def has_feature(self, name: str) -> bool | None:
+        """Whether the server announced feature *name* for this module (None: it did not say)."""
+        return None if self.features is None else name in self.features
 
     @property
     def module_of(self) -> dict[str, str]:

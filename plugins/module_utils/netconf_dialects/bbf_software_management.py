@@ -12,12 +12,15 @@ from .base import Dialect, Notice, Revision, Software, boolean, child, identity,
 
 NS = "urn:bbf:yang:bbf-software-management"
 MODULE = "bbf-software-management"
+BY_SYSTEM = "download-target-selection-by-system"
+BY_USER = "download-target-selection-by-user"
 
 
 class BbfSoftwareManagement(Dialect):
     module = MODULE
     namespace = NS
     hardware_root = "hardware"
+    required_features = ("software-management-actions",)  # every action is if-feature gated by it
     NOTICE_PHASES = {
         "revision-downloaded": "downloaded",
         "download-revision-failed": "download-failed",
@@ -75,6 +78,18 @@ class BbfSoftwareManagement(Dialect):
         action, entry = self.software_element(software)
         return action, sub(entry, NS, "revisions")
 
+    def selected_by_system(self, software: Software) -> bool:
+        """Which ``target`` case the download uses. The module's features say which cases exist in the
+        device's schema (``download-target-selection-by-system``/``-by-user``); the software's
+        ``capability`` identities say which this software supports. By the system when it is offered (the
+        device picks a non-active, non-committed entry), else by the user."""
+        offered = {BY_SYSTEM, BY_USER}
+        if self.features is not None and self.features & offered:
+            offered &= self.features
+        if software.capabilities & offered:
+            offered &= software.capabilities
+        return BY_SYSTEM in offered
+
     def download_action(self, software: Software, url: str, replace: Revision | None):
         """``download``: by the system (replace-or-create, any non-active entry) when the device offers it,
         else by the user (replace the standby entry, or create one while there is room)."""
@@ -82,8 +97,7 @@ class BbfSoftwareManagement(Dialect):
         download = sub(sub(revisions, NS, "download"), NS, "download")
         sub(sub(download, NS, "source"), NS, "url", url)
         target = sub(download, NS, "target")
-        if "download-target-selection-by-system" in software.capabilities or \
-                "download-target-selection-by-user" not in software.capabilities:
+        if self.selected_by_system(software):
             selected = sub(target, NS, "selected-by-system")
             sub(selected, NS, "operation", "replace-or-create")
             sub(sub(selected, NS, "replace"), NS, "not-available-only", "false")
@@ -97,9 +111,7 @@ class BbfSoftwareManagement(Dialect):
         return action
 
     def download_key(self, software: Software, url: str, replace: Revision | None) -> str | None:
-        by_user = "download-target-selection-by-user" in software.capabilities and \
-            "download-target-selection-by-system" not in software.capabilities
-        return replace.key if by_user and replace is not None else None
+        return replace.key if not self.selected_by_system(software) and replace is not None else None
 
     def download_reply(self, reply, software: Software) -> str | None:
         target = reply.find(qn(NS, "target"))

@@ -45,7 +45,8 @@ class ORanSoftwareManagement(Dialect):
     hardware_root = "hardware"
     NOTICE_PHASES = {}  # every O-RAN event carries its outcome in status: Notice.phase
 
-    def __init__(self):
+    def __init__(self, module=None):
+        super().__init__(module)
         self._file = ""  # the file the running download fetches (software-install names it)
 
     # -- reading -----------------------------------------------------------------------------

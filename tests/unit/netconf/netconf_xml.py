@@ -7,6 +7,8 @@ import collections
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
 HW = "urn:ietf:params:xml:ns:yang:ietf-hardware"
 SWM = "urn:bbf:yang:bbf-software-management"
+NMDA = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
+YLIB = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
 SHA_NEW = "b" * 64
 CAPABILITIES = [
     "urn:ietf:params:netconf:base:1.0",
@@ -121,6 +123,50 @@ REPLAY_COMPLETE = ('<notification xmlns="urn:ietf:params:xml:ns:netconf:notifica
                    '<replayComplete xmlns="urn:ietf:params:xml:ns:netmod:notification"/></notification>')
 
 
+NOT_SUPPORTED = (f'<rpc-reply message-id="6" xmlns="{NC}"><rpc-error><error-type>protocol</error-type>'
+                 '<error-tag>operation-not-supported</error-tag><error-severity>error</error-severity>'
+                 '</rpc-error></rpc-reply>')
+BASE_CAPABILITIES = CAPABILITIES[:4]
+
+
+def library_capability(content_id="1", version="1.1"):
+    if version == "1.0":
+        return f"urn:ietf:params:netconf:capability:yang-library:1.0?revision=2016-06-21&module-set-id={content_id}"
+    return f"urn:ietf:params:netconf:capability:yang-library:1.1?revision=2019-01-04&content-id={content_id}"
+
+
+def ylib_module(name, revision="", namespace="", features=(), tag="module"):
+    feats = "".join(f"<feature>{f}</feature>" for f in features)
+    return (f"<{tag}><name>{name}</name>" + (f"<revision>{revision}</revision>" if revision else "")
+            + f"<namespace>{namespace or 'urn:example:' + name}</namespace>{feats}</{tag}>")
+
+
+SWM_FEATURES = ("software-management-actions", "download-target-selection-by-system")
+STANDARD_MODULES = (ylib_module("ietf-hardware", "2018-03-13", HW)
+                    + ylib_module("bbf-software-management", "2025-07-02", SWM, SWM_FEATURES)
+                    + ylib_module("ietf-netconf-nmda", "2019-01-07", NMDA))
+
+
+def yang_library(*module_sets, content_id="1", datastores=""):
+    """RFC 8525 /yang-library: module_sets = (name, modules xml) pairs."""
+    sets = "".join(f"<module-set><name>{name}</name>{body}</module-set>" for name, body in module_sets)
+    return (f'<rpc-reply message-id="7" xmlns="{NC}"><data xmlns="{NMDA}"><yang-library xmlns="{YLIB}" '
+            f'xmlns:ds="urn:ietf:params:xml:ns:yang:ietf-datastores">{sets}{datastores}'
+            f"<content-id>{content_id}</content-id></yang-library></data></rpc-reply>")
+
+
+def modules_state(*modules, set_id="1"):
+    """RFC 7895 /modules-state: modules = (name, revision, namespace, features, conformance)."""
+    body = "".join(f"<module><name>{n}</name><revision>{r}</revision><namespace>{ns}</namespace>"
+                   + "".join(f"<feature>{f}</feature>" for f in feats)
+                   + f"<conformance-type>{conf}</conformance-type></module>" for n, r, ns, feats, conf in modules)
+    return (f'<rpc-reply message-id="8" xmlns="{NC}"><data><modules-state xmlns="{YLIB}">'
+            f"<module-set-id>{set_id}</module-set-id>{body}</modules-state></data></rpc-reply>")
+
+
+STANDARD_LIBRARY = yang_library(("complete", STANDARD_MODULES))
+
+
 class Reply:
     def __init__(self, xml):
         self.xml = xml
@@ -138,7 +184,9 @@ class ScriptedManager:
     ``on_action``: verb -> callable(manager) run when the action is sent (e.g. drop the session).
     """
 
-    def __init__(self, gets, actions=None, notifications=(), capabilities=CAPABILITIES, on_action=None):
+    def __init__(self, gets, actions=None, notifications=(), capabilities=CAPABILITIES, on_action=None,
+                 library=None):
+        self.library = dict(library or {})  # ("get"|"get-data", "yang-library"|"modules-state") -> reply xml
         self.gets = collections.deque(gets)
         self.actions = dict(actions or {})
         self.on_action = dict(on_action or {})
@@ -150,16 +198,40 @@ class ScriptedManager:
         self.timeout = 30
         self._session = self
 
+    def _library(self, verb, subtree):
+        for tree in ("yang-library", "modules-state"):
+            if f"<{tree} " in subtree:
+                self.sent.append((f"{verb} {tree}", subtree))
+                reply = self.library.get((verb, tree), NOT_SUPPORTED)
+                if isinstance(reply, Exception):
+                    raise reply
+                return Reply(reply)
+        return None
+
     def get(self, filter=None):
+        library = self._library("get", filter[1])
+        if library is not None:
+            return library
         self.sent.append(("get", filter))
+        return self._state()
+
+    def _state(self, nmda=False):
         reply = self.gets[0] if len(self.gets) == 1 else self.gets.popleft()
         if isinstance(reply, Exception):
             raise reply
+        if nmda:  # <get-data> answers <data> in the ietf-netconf-nmda namespace
+            reply = reply.replace("<data>", f'<data xmlns="{NMDA}">', 1)
         return Reply(reply)
 
     def dispatch(self, element):
         from lxml import etree
         xml = etree.tostring(element).decode()
+        if etree.QName(element).localname == "get-data":
+            library = self._library("get-data", xml)
+            if library is not None:
+                return library
+            self.sent.append(("get-data", xml))
+            return self._state(nmda=True)
         names = {etree.QName(e).localname for e in element.iter() if isinstance(e.tag, str)}
         verb = next((v for v, spelled in (("abort-download", "abort-download"), ("download", "download-software"),
                                          ("download", "download"), ("activate", "activate"), ("commit", "commit"))
