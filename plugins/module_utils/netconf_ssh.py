@@ -226,7 +226,7 @@ def parse_jump(spec: str) -> list[tuple[str | None, str, int]]:
     return hops
 
 
-def _jump_host_failure(exc: Exception, where: str) -> ConnectFailure:
+def _jump_host_failure(exc: Exception, where: str, target: str) -> ConnectFailure:
     if isinstance(exc, ConnectFailure):
         return exc
     if isinstance(exc, paramiko.BadHostKeyException):
@@ -239,8 +239,10 @@ def _jump_host_failure(exc: Exception, where: str) -> ConnectFailure:
         return ConnectFailure("HOST_KEY_UNKNOWN", f"the SSH host key of jump host {where} is not in the "
                               "known_hosts file; add it (ssh-keyscan)", reached=True)
     if isinstance(exc, paramiko.ChannelException):
-        return ConnectFailure("UNREACHABLE", f"jump host {where} could not open the connection: {exc.text}",
-                              retryable=True)
+        # OPEN_FAILED_CONNECT_FAILED (2): the device does not answer the jump host now; 1 (administratively
+        # prohibited): the jump host will never forward there
+        return ConnectFailure("UNREACHABLE", f"jump host {where} could not open the connection to {target}: "
+                              f"{exc.text}", retryable=exc.code != paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED)
     return ConnectFailure("SSH_ERROR", f"SSH session to jump host {where} failed: {type(exc).__name__}: {exc}",
                           retryable=True)
 
@@ -259,6 +261,7 @@ def jump_socket(settings: SshSettings, session: CheckedSession):
             user = user or found.get("user")
             key_files = [os.path.expanduser(f) for f in found.get("identityfile", [])] or key_files
         where = f"{host}:{port}"
+        nxt = (hops[index + 1][1], hops[index + 1][2]) if index + 1 < len(hops) else (settings.host, settings.port)
         client = paramiko.SSHClient()
         session.jump_clients.append(client)
         if settings.host_key_checking:
@@ -275,11 +278,10 @@ def jump_socket(settings: SshSettings, session: CheckedSession):
                            key_filename=key_files or None, allow_agent=not (key_files or settings.password),
                            look_for_keys=not (key_files or settings.password), sock=sock, timeout=timeout,
                            banner_timeout=timeout, auth_timeout=timeout)
-            nxt = (hops[index + 1][1], hops[index + 1][2]) if index + 1 < len(hops) else (settings.host, settings.port)
             sock = client.get_transport().open_channel("direct-tcpip", nxt, ("127.0.0.1", 0), timeout=timeout)
         except Exception as exc:  # noqa: BLE001 -- every paramiko failure is classified here
             close_all(session.jump_clients)
-            raise _jump_host_failure(exc, where) from None
+            raise _jump_host_failure(exc, where, f"{nxt[0]}:{nxt[1]}") from None
     return sock
 
 

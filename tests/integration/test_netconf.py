@@ -7,6 +7,7 @@ the commit option, and a mixed DMI + NETCONF fleet upgraded by one playbook.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / ".collections") not in sys.path:
     sys.path.insert(0, str(ROOT / ".collections"))
 
+from ansible_collections.escalator.swim.plugins.module_utils.device import DeviceError  # noqa: E402
 from ansible_collections.escalator.swim.plugins.module_utils.netconf import NetconfDevice  # noqa: E402
 
 TARGET = {"name": "swim-olt", "version": "2.0.0"}
@@ -102,6 +104,24 @@ def test_wrong_host_key_is_refused(fleet, tmp_path):
     lab = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known), swim_host_key_checking=False),
                    tmp_path)
     assert lab.get("failed") is not True and lab["active_version"] == "1.0.0", lab
+
+
+def test_known_hosts_entry_of_another_key_type_is_host_key_mismatch(fleet, tmp_path):
+    """known_hosts records a key of another type than the device's: HOST_KEY_MISMATCH naming both, through
+    ansible-playbook (not an SSH negotiation error with an empty detail), and no traceback anywhere."""
+    variables = host_vars(fleet, "olt-001")
+    recorded = Path(variables["swim_known_hosts_file"]).read_text().split("\n")[0].split()[1]
+    other = paramiko.RSAKey.generate(2048) if recorded != "ssh-rsa" else \
+        paramiko.Ed25519Key(filename=str(_new_key(tmp_path / "other_key")))
+    known = tmp_path / "known_hosts_other_type"
+    known.write_text(f"[127.0.0.1]:{variables['swim_port']} {other.get_name()} {other.get_base64()}\n")
+    run = run_playbook("versions.yml", inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known)),
+                       results_dir=tmp_path / "results", extra_vars={"target": "olt-001"})
+    assert "Traceback" not in run.stdout + run.stderr and "paramiko" not in run.stdout + run.stderr
+    result = run.results("olt-001")["versions"]
+    assert result["failed"] is True
+    assert result["msg"].startswith("olt-001: GetSoftwareVersion over netconf failed: HOST_KEY_MISMATCH"), result
+    assert f"records a key of another type ({other.get_name()})" in result["msg"]
 
 
 def test_bad_credentials_and_key_authentication(fleet, tmp_path):
@@ -225,3 +245,126 @@ def test_component_and_software_overrides(fleet, tmp_path):
     assert wrong["failed"] is True
     assert wrong["msg"].startswith("olt-001: GetSoftwareVersion over netconf failed: NO_SOFTWARE")
     assert "component line-card-9" in wrong["msg"]
+
+
+# -- jump hosts: a second SSH hop on loopback (tools/swim_sim/jumphost.py) --------------------------------------
+@pytest.fixture
+def jump_host(tmp_path):
+    from swim_sim.jumphost import JumpHost
+    key = paramiko.Ed25519Key(filename=str(_new_key(tmp_path / "jump_host_key")))
+    with JumpHost(key, user="bastion", password="bastion-pw") as jump:
+        yield jump
+
+
+def through_jump(fleet, name: str, jump, tmp_path: Path, **overrides) -> dict:
+    variables = host_vars(fleet, name)
+    known = tmp_path / "known_hosts_with_jump"
+    known.write_text(Path(variables["swim_known_hosts_file"]).read_text() + jump.known_hosts_line())
+    return {"device_name": name, "host": "127.0.0.1", "port": variables["swim_port"],
+            "username": variables["swim_username"], "password": variables["swim_password"],
+            "known_hosts_file": str(known), "connect_timeout": 5, **overrides}
+
+
+def test_proxy_jump_reaches_the_device_through_a_second_ssh_hop(fleet, jump_host, tmp_path):
+    params = through_jump(fleet, "olt-001", jump_host, tmp_path,
+                          proxy_jump=f"bastion@127.0.0.1:{jump_host.port}")
+    # the jump host's login: the device's password is tried there too; here it has its own
+    params["password"] = None
+    key_file = fleet.state_dir / "netconf_client_key"
+    client_key = paramiko.PKey.from_path(str(key_file))
+    jump_host.authorized_keys.add((client_key.get_name(), client_key.get_base64()))
+    params["ssh_key_file"] = str(key_file)
+    with NetconfDevice(params) as device:
+        assert device.versions().active_image.version == "1.0.0"
+    assert jump_host.forwarded == [f"127.0.0.1:{params['port']}"]
+
+
+def test_ssh_config_proxy_jump_and_the_jump_hosts_host_key_is_checked(fleet, jump_host, tmp_path):
+    params = through_jump(fleet, "olt-001", jump_host, tmp_path)
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host olt-001\n  HostName 127.0.0.1\n  ProxyJump bastion-host\n"
+                      f"Host bastion-host\n  HostName 127.0.0.1\n  Port {jump_host.port}\n  User bastion\n")
+    jump_host.password = params["password"]  # the same credentials on the bastion
+    with NetconfDevice({**params, "host": "olt-001", "ssh_config": str(config)}) as device:
+        assert device.versions().active_image.version == "1.0.0"
+    assert len(jump_host.forwarded) == 1
+
+    # a known_hosts without the jump host: refused at the jump host, before anything reaches the device
+    only_devices = tmp_path / "known_hosts_devices"
+    only_devices.write_text(Path(host_vars(fleet, "olt-001")["swim_known_hosts_file"]).read_text())
+    with pytest.raises(DeviceError) as info:
+        NetconfDevice({**params, "host": "olt-001", "ssh_config": str(config),
+                       "known_hosts_file": str(only_devices)}).versions()
+    assert info.value.reason == "HOST_KEY_UNKNOWN" and "jump host" in info.value.msg
+    assert not info.value.unreachable and len(jump_host.forwarded) == 1
+
+
+def test_jump_host_forwards_to_loopback_only_and_unreachable_targets_are_unreachable(fleet, jump_host, tmp_path):
+    params = through_jump(fleet, "olt-001", jump_host, tmp_path, proxy_jump=f"bastion@127.0.0.1:{jump_host.port}",
+                          connect_timeout=0.5)
+    jump_host.password = params["password"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(DeviceError) as info:
+        NetconfDevice({**params, "port": closed}).versions()
+    assert info.value.reason == "UNREACHABLE" and info.value.unreachable and info.value.retryable
+    with pytest.raises(DeviceError) as info:
+        NetconfDevice({**params, "host": "192.0.2.1"}).versions()
+    assert info.value.reason == "UNREACHABLE" and not info.value.retryable and "prohibited" in info.value.msg
+    assert jump_host.refused == ["192.0.2.1:" + str(params["port"])], "refused once, not retried"
+
+
+# -- transport errors classified by cause -------------------------------------------------------------------------
+def test_ssh_cut_during_authentication_is_a_connection_failure_not_bad_credentials(tmp_path):
+    """A server that completes the SSH handshake and drops the connection while the client authenticates
+    (a device restarting): CONNECTION_LOST, retried within the connect window, unreachable; never
+    AUTHENTICATION_FAILED."""
+    import threading
+    import time
+
+    key = paramiko.Ed25519Key(filename=str(_new_key(tmp_path / "host_key")))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    accepted = []
+
+    class DropDuringAuth(paramiko.ServerInterface):
+        def __init__(self, transport):
+            self.transport = transport
+
+        def get_allowed_auths(self, username):
+            return "password"
+
+        def check_auth_password(self, username, password):
+            self.transport.close()  # the device goes away under the authentication
+            return paramiko.AUTH_FAILED
+
+    def serve():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(time.monotonic())
+            transport = paramiko.Transport(client)
+            transport.add_server_key(key)
+            try:
+                transport.start_server(server=DropDuringAuth(transport))
+            except (paramiko.SSHException, EOFError, OSError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {key.get_name()} {key.get_base64()}\n")
+    device = NetconfDevice({"device_name": "olt-eof", "host": "127.0.0.1", "port": port, "username": "u",
+                            "password": "p", "known_hosts_file": str(known), "connect_timeout": 1.5})
+    try:
+        with pytest.raises(DeviceError) as info:
+            device.versions()
+    finally:
+        listener.close()
+    assert info.value.reason == "CONNECTION_LOST", info.value.msg
+    assert info.value.retryable and info.value.unreachable
+    assert len(accepted) >= 2, "retried within the connect window"
