@@ -216,6 +216,8 @@ class Device(abc.ABC):
     """
 
     transport = ""
+    # what a revert does on this transport, in the words of its documentation (check-mode messages)
+    revert_steps = "reboot, no sanity checks"
 
     def __init__(self, name: str):
         self.name = name

@@ -133,6 +133,12 @@ class _Recorder:
 class NetconfDevice(Device):
     transport = "netconf"
 
+    @property
+    def revert_steps(self) -> str:
+        """docs/netconf.md: NETCONF has no "boot without sanity checks"; a revert is an activate and a commit."""
+        commit = ", then commit it" if self.commit else " without a commit (netconf_commit is false)"
+        return f"activate the standby revision{commit}; the device runs its usual activation procedure"
+
     def __init__(self, params: dict):
         super().__init__(params["device_name"])
         if NCCLIENT_IMPORT_ERROR is not None or etree is None:

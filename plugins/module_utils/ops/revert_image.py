@@ -28,5 +28,5 @@ def run(ctx) -> dict:
                           "refusing to boot it without sanity checks", transport=device.transport)
     if ctx.check_mode:
         return {"changed": True, "before": before.as_dict(),
-                "msg": f"{device.name}: would revert to {describe(standby)} (reboot, no sanity checks)"}
+                "msg": f"{device.name}: would revert to {describe(standby)} ({device.revert_steps})"}
     return boot_standby(ctx, "RevertToStandbyImage", before, device.revert)

@@ -307,3 +307,24 @@ def test_download_image_downloads_again_over_a_standby_with_another_digest():
         assert result["changed"] is changed, result
         if not changed:
             assert "already installed" in result["msg"]
+
+
+def test_revert_check_mode_says_what_netconf_does():
+    from ansible_collections.escalator.swim.plugins.module_utils.ops import revert_image
+    from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
+
+    ran = X.state_reply(
+        X.revision(0, "in-use", "1.0.0", active=True, committed=True, last_committed="2026-01-01T00:00:00Z"),
+        X.revision(1, "available", "0.9.0", changed="2025-12-01T00:00:00Z", downloaded="2025-12-01T00:00:00Z",
+                   last_activated="2025-12-02T00:00:00Z"))
+    params = {"device_name": "olt-001", "host": "127.0.0.1", "transport": "netconf",
+              **{k: v.get("default") for k, v in revert_image.ARGUMENT_SPEC.items()}}
+    for commit, words in ((True, "then commit it"), (False, "without a commit (netconf_commit is false)")):
+        manager = X.ScriptedManager([ran])
+        context = OperationContext(params, check_mode=True,
+                                   device_factory=lambda _p, m=manager: ScriptedDevice([m], netconf_commit=commit))
+        result = execute(revert_image, context)
+        assert result["changed"] is True and "would revert to" in result["msg"], result
+        assert f"(activate the standby revision{' ' if not commit else ', '}{words}" in result["msg"], result["msg"]
+        assert "no sanity checks" not in result["msg"]
+        assert [verb for verb, _ in manager.sent if verb != "get"] == [], "check mode sends no action"
