@@ -35,8 +35,15 @@ DEFAULT_PORT = 50051
 
 # DMI response reasons that mean "the device manager cannot reach the box right now".
 _UNREACHABLE_REASONS = {"DEVICE_UNREACHABLE", "DEVICE_NOT_REACHABLE"}
-# gRPC codes that mean "try again later": the manager (or the box hosting it) is restarting.
-_RETRYABLE_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED} if grpc else set()
+# gRPC status codes by cause (https://grpc.github.io/grpc/core/md_doc_statuscodes.html):
+# - not reached: the manager (or the box hosting it) cannot be reached or did not answer in time -- retried
+#   within connect_timeout, and ``unreachable`` while it never answered this Device;
+# - "try again later" from a manager that answered: overloaded or a conflicting operation -- retried on reads;
+# - everything else (UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, NOT_FOUND, UNIMPLEMENTED, INTERNAL,
+#   UNKNOWN, CANCELLED, ...) is the manager's answer: reported at once, never retried.
+_NOT_REACHED_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED} if grpc else set()
+_RETRYABLE_CODES = _NOT_REACHED_CODES | ({grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED}
+                                         if grpc else set())
 
 # Reconnect quickly after a reboot: gRPC's default back-off grows to 120 s between attempts.
 _CHANNEL_OPTIONS = [
@@ -96,6 +103,7 @@ class DmiDevice(Device):
         self.uri = params.get("device_uri") or params["host"]
         self.rpc_timeout = float(params.get("rpc_timeout") or 30.0)
         self.connect_timeout = float(params.get("connect_timeout") or 10.0)
+        self._answered = False  # the manager answered an RPC of this Device (unreachable is no longer possible)
         self._inventory_cache = None
         host, port = params["host"], params.get("port") or DEFAULT_PORT
         target = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
@@ -146,7 +154,8 @@ class DmiDevice(Device):
             elif not self.tls:
                 detail += f"; if {self.target} serves TLS, set tls (swim_tls) and ca_cert (swim_ca_cert)"
         return DeviceError(self.name, operation, reason, detail, transport=self.transport,
-                           history=history, retryable=code in _RETRYABLE_CODES)
+                           history=history, retryable=code in _RETRYABLE_CODES,
+                           unreachable=code in _NOT_REACHED_CODES and not self._answered)
 
     def _unary(self, operation: str, method, request, retry: bool = True):
         """One unary RPC with a deadline; retried with back-off while the device is unreachable."""
@@ -159,10 +168,13 @@ class DmiDevice(Device):
                 error = self._error(operation, exc)
             else:
                 if getattr(response, "status", None) != ERROR_STATUS:
+                    self._answered = True
                     return response
                 reason = _reason_name(response)
+                # the manager answers that it cannot reach the box: the device is unreachable, not failed
                 error = DeviceError(self.name, operation, reason, getattr(response, "reason_detail", ""),
-                                    transport=self.transport, retryable=reason in _UNREACHABLE_REASONS)
+                                    transport=self.transport, retryable=reason in _UNREACHABLE_REASONS,
+                                    unreachable=reason in _UNREACHABLE_REASONS and not self._answered)
             if not error.retryable or time.monotonic() + delay > give_up:
                 raise error
             time.sleep(delay)
@@ -217,6 +229,7 @@ class DmiDevice(Device):
                         raise DeviceError(self.name, "GetPhysicalInventory", _reason_name(response),
                                           response.reason_detail, transport=self.transport,
                                           retryable=_reason_name(response) in _UNREACHABLE_REASONS)
+                    self._answered = True
                     self._inventory_cache = response.inventory
                     break
             except grpc.RpcError as exc:
@@ -327,6 +340,7 @@ class DmiDevice(Device):
         try:
             arm()
             for status in call:
+                self._answered = True
                 arm()
                 event = self._event(status)
                 history.append(event)
