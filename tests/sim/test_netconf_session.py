@@ -21,12 +21,13 @@ FAULTS = {"devices": {
     "olt-002": {"netconf_framing": "1.0"},
     "olt-003": {"faults": ["no_swm_model"]},
     "olt-004": {"faults": ["unreachable"]},
+    "olt-005": {"legacy_hello": True, "alarms": {"fan-2": "major"}},
 }}
 
 
 @pytest.fixture(scope="module")
 def fleet(sim_fleet_module):
-    return sim_fleet_module(4, transport="netconf", faults=FAULTS)
+    return sim_fleet_module(5, transport="netconf", faults=FAULTS)
 
 
 def test_inventory_and_known_hosts(fleet):
@@ -42,8 +43,12 @@ def test_inventory_and_known_hosts(fleet):
         assert host["swim_username"] == "swim" and host["swim_password"] == info["password"]
         assert host["swim_known_hosts_file"] == info["known_hosts_file"]
     lines = open(info["known_hosts_file"]).read().splitlines()
-    assert sorted(lines) == sorted(f"[127.0.0.1]:{d['port']} {info['host_key']}" for d in fleet.devices)
-    assert info["host_key"].startswith("ssh-ed25519 ")
+    # each device's own key; key types rsa, ecdsa, ed25519 in turn
+    assert sorted(lines) == sorted(f"[127.0.0.1]:{d['port']} {d['host_key']}" for d in fleet.devices)
+    assert [d["host_key_type"] for d in fleet.devices] == ["rsa", "ecdsa", "ed25519", "rsa", "ecdsa"]
+    assert [d["host_key"].split()[0] for d in fleet.devices[:3]] == ["ssh-rsa", "ecdsa-sha2-nistp256", "ssh-ed25519"]
+    assert info["host_key"] == fleet.devices[0]["host_key"]
+    assert info["host_keys"] == {d["host_key_type"]: d["host_key"] for d in fleet.devices}
 
 
 def test_hello_capabilities(fleet):
@@ -53,9 +58,16 @@ def test_hello_capabilities(fleet):
                     "urn:ietf:params:netconf:capability:notification:1.0",
                     "urn:ietf:params:netconf:capability:interleave:1.0"):
             assert cap in caps
+        # RFC 7950 §5.6.4: YANG 1.1 modules are only in the YANG library
+        assert not any("bbf-software-management" in c or "ietf-hardware" in c for c in caps), caps
+        assert any(c.startswith("urn:ietf:params:netconf:capability:yang-library:1.1?revision=2019-01-04"
+                                "&content-id=") for c in caps)
+        assert client.m.session_id.isdigit()
+    with fleet.netconf("olt-005") as client:  # legacy_hello: the old simulator's module list
+        caps = client.capabilities
         assert BBF_CAP in caps, caps  # exactly the contract's string
         assert any(c.startswith(HW_NS + "?module=ietf-hardware") for c in caps)
-        assert client.m.session_id.isdigit()
+        assert not any("yang-library" in c for c in caps)
 
 
 def _raw_session(params, client_caps):
@@ -155,9 +167,13 @@ def test_get_with_subtree_filters(fleet):
                     f'<hardware xmlns="{HW_NS}"><component><software xmlns="{SWM_NS}"><software><name>nope</name>'
                     '</software></software></component></hardware>'):
             assert len(client.get(flt).data_ele) == 0
-        # no filter: everything, including the hardware component
+        # no filter: everything, including the hardware component (NMDA: its class only in operational)
         everything = client.get(None).data_ele
-        assert everything.find(f".//{{{HW_NS}}}class").text == "ianahw:chassis"
+        assert everything.find(f".//{{{HW_NS}}}component/{{{HW_NS}}}name").text == "olt-board"
+        assert everything.find(f".//{{{HW_NS}}}class") is None
+        assert client.get_data(None).find(f".//{{{HW_NS}}}class").text == "ianahw:chassis"
+    with fleet.netconf("olt-005") as client:  # legacy (non-NMDA): <get> has the class
+        assert client.get(None).data_ele.find(f".//{{{HW_NS}}}class").text == "ianahw:chassis"
 
 
 def test_hardware_inventory_matches_the_dmi_view(fleet):
@@ -165,24 +181,32 @@ def test_hardware_inventory_matches_the_dmi_view(fleet):
     with alarms from the device spec and the temperature sensor."""
     from swim_sim.hardware import build_inventory
 
-    device = fleet.device("olt-001")
-    expected = [c.name for c in build_inventory("olt-001", device["uuid"], "1.0.0").walk()]
-    with fleet.netconf("olt-001") as client:
-        hardware = client.get(f'<hardware xmlns="{HW_NS}"/>').data_ele.find(f"{{{HW_NS}}}hardware")
-        components = {c.findtext(f"{{{HW_NS}}}name"): c for c in hardware.findall(f"{{{HW_NS}}}component")}
-        assert list(components) == ["olt-board", *expected[1:]]  # the chassis carries the software
-        assert components["olt-board"].findtext(f"{{{HW_NS}}}software-rev") == "1.0.0"
-        assert components["fan-2"].findtext(f"{{{HW_NS}}}state/{{{HW_NS}}}alarm-state") == "major"
-        assert components["fan-1"].findtext(f"{{{HW_NS}}}state/{{{HW_NS}}}alarm-state") == ""
-        assert components["nni-0-transceiver"].findtext(f"{{{HW_NS}}}parent") == "nni-0"
-        assert components["nni-0-transceiver"].findtext(f"{{{HW_NS}}}class") == "ianahw:module"
-        sensor = components["temperature-1"].find(f"{{{HW_NS}}}sensor-data")
-        assert 40 <= int(sensor.findtext(f"{{{HW_NS}}}value")) <= 50
-        assert sensor.findtext(f"{{{HW_NS}}}value-type") == "celsius"
+    for name, read in (("olt-001", lambda client, flt: client.get_data(flt)),  # NMDA: operational
+                       ("olt-005", lambda client, flt: client.get(flt).data_ele)):  # legacy: <get>
+        device = fleet.device(name)
+        expected = [c.name for c in build_inventory(name, device["uuid"], "1.0.0").walk()]
+        with fleet.netconf(name) as client:
+            _check_hardware(read(client, f'<hardware xmlns="{HW_NS}"/>').find(f"{{{HW_NS}}}hardware"), expected)
+
+
+def _check_hardware(hardware, expected):
+    components = {c.findtext(f"{{{HW_NS}}}name"): c for c in hardware.findall(f"{{{HW_NS}}}component")}
+    assert list(components) == ["olt-board", *expected[1:]]  # the chassis carries the software
+    assert components["olt-board"].findtext(f"{{{HW_NS}}}software-rev") == "1.0.0"
+    assert components["fan-2"].findtext(f"{{{HW_NS}}}state/{{{HW_NS}}}alarm-state") == "major"
+    assert components["fan-1"].findtext(f"{{{HW_NS}}}state/{{{HW_NS}}}alarm-state") == ""
+    assert components["nni-0-transceiver"].findtext(f"{{{HW_NS}}}parent") == "nni-0"
+    assert components["nni-0-transceiver"].findtext(f"{{{HW_NS}}}class") == "ianahw:module"
+    sensor = components["temperature-1"].find(f"{{{HW_NS}}}sensor-data")
+    assert 40 <= int(sensor.findtext(f"{{{HW_NS}}}value")) <= 50
+    assert sensor.findtext(f"{{{HW_NS}}}value-type") == "celsius"
 
 
 def test_get_config_running(fleet):
-    with fleet.netconf("olt-001") as client:
+    with fleet.netconf("olt-001") as client:  # NMDA: the components are system-learned, not configured
+        assert len(client.m.get_config(source="running").data_ele) == 0
+        assert len(client.get_data(None, datastore="running")) == 0
+    with fleet.netconf("olt-005") as client:
         data = client.m.get_config(source="running").data_ele
         names = [n.text for n in data.iter(f"{{{HW_NS}}}name")]
         assert names[:3] == ["olt-board", "cpu", "fan-1"]

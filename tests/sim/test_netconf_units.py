@@ -115,3 +115,65 @@ def test_nested_notification_and_times():
     assert parse_date_time("2026-01-02T03:04:05Z") == parse_date_time("2026-01-02T04:04:05+01:00")
     with pytest.raises(ValueError):
         parse_date_time("2026-01-02T03:04:05")  # no time zone
+
+
+# ---------------------------------------------------------------------------- NETCONF options of a device
+OLD_HELLO = [  # the simulator's <hello> before the YANG library (legacy_hello keeps it byte for byte)
+    "urn:ietf:params:netconf:base:1.0", "urn:ietf:params:netconf:base:1.1",
+    "urn:ietf:params:netconf:capability:notification:1.0", "urn:ietf:params:netconf:capability:interleave:1.0",
+    "urn:ietf:params:xml:ns:yang:ietf-hardware?module=ietf-hardware&revision=2018-03-13",
+    "urn:ietf:params:xml:ns:yang:iana-hardware?module=iana-hardware&revision=2018-03-13",
+    "urn:ietf:params:xml:ns:netconf:notification:1.0?module=notifications&revision=2008-07-14",
+    "urn:ietf:params:xml:ns:netmod:notification?module=nc-notifications&revision=2008-07-14",
+    "urn:bbf:yang:bbf-software-management?module=bbf-software-management&revision=2025-07-02"
+    "&features=software-management-actions,download-target-selection-by-system",
+]
+
+
+def _profile(raw):
+    from swim_sim.netconf_library import NetconfProfile
+    from swim_sim.spec import FleetSpec, Timings
+
+    return NetconfProfile.of(FleetSpec(Timings(), {"defaults": raw}).for_device("olt-001"))
+
+
+def test_legacy_hello_is_the_old_hello():
+    assert _profile({"legacy_hello": True}).capabilities() == OLD_HELLO
+    assert _profile({"legacy_hello": True, "netconf_framing": "1.0"}).capabilities() == \
+        [c for c in OLD_HELLO if not c.endswith("base:1.1")]
+    assert _profile({"legacy_hello": True, "faults": ["no_swm_model"]}).capabilities() == OLD_HELLO[:-1]
+
+
+def test_profiles_of_the_options():
+    standard = _profile({})
+    assert (standard.yang_library, standard.nmda, standard.swm, standard.canonical) == ("1.1", True, "implement", True)
+    legacy = _profile({"legacy_hello": True})
+    assert (legacy.yang_library, legacy.nmda, legacy.canonical) == ("", False, False)
+    old = _profile({"yang_library": "1.0"})
+    assert (old.yang_library, old.nmda, old.datastores()) == ("1.0", False, ("running",))
+    assert _profile({"nmda": False}).datastores() == ("running",)
+    assert _profile({"faults": [{"no_swm_model": {"import_only": True}}]}).swm == "import"
+    by_user = _profile({"download_target_selection": "by-user"})
+    assert by_user.swm_features == ("software-management-actions", "download-target-selection-by-user")
+    assert by_user.content_id() != standard.content_id() and standard.content_id() == _profile({}).content_id()
+    # only YANG 1.0 modules in <hello>; every implemented module in the library
+    in_hello = {c.split("module=")[1].split("&")[0] for c in standard.capabilities() if "module=" in c}
+    assert in_hello == {m.name for m in standard.modules() if m.implemented and m.yang_version == "1"}
+    assert {"ietf-hardware", "bbf-software-management"} <= {m.name for m in standard.modules() if m.implemented}
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"host_key_type": "dsa"}, "host_key_type must be one of rsa, ecdsa, ed25519"),
+    ({"legacy_hello": "yes"}, "legacy_hello must be true or false"),
+    ({"yang_library": "2.0"}, "yang_library must be"),
+    ({"nmda": "sometimes"}, "nmda must be true or false"),
+    ({"download_target_selection": ["by-magic"]}, "download_target_selection must be"),
+    ({"download_target_selection": []}, "download_target_selection must be"),
+    ({"legacy_hello": True, "nmda": True}, "nmda: true needs the RFC 8525 YANG library"),
+    ({"yang_library": "1.0", "nmda": True}, "nmda: true needs the RFC 8525 YANG library"),
+])
+def test_bad_netconf_options_are_refused(raw, message):
+    from swim_sim.spec import SpecError
+
+    with pytest.raises(SpecError, match=message):
+        _profile(raw)

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from ncclient.operations import RPCError
 
+from swim_sim.testing import HW_NS, SWM_NS
+
 SIZE = 256 * 1024
 APP = "bbf-software-management:"
 FAULTS = {"devices": {
@@ -18,6 +20,7 @@ FAULTS = {"devices": {
     "olt-005": {"faults": ["activation_sanity_failure"]},
     "olt-006": {"faults": ["busy"]},
     "olt-007": {"faults": ["never_returns"]},
+    "olt-008": {"download_target_selection": ["by-system", "by-user"]},
     "olt-009": {"timings": {"download_rate": 32 * 1024}},
     "olt-010": {"faults": [{"flapping": {"flaps": 1, "up_time": 0.6, "down_time": 0.6}}]},
 }}
@@ -153,6 +156,29 @@ def test_download_errors_of_the_request(fleet, image_server):
         with pytest.raises(RPCError) as err:
             client.activate(7)
         assert err.value.tag == "data-missing"
+
+
+def test_target_selection_follows_the_announced_features(fleet, image_server):
+    """selected-by-user is if-feature download-target-selection-by-user: a device announcing only by-system
+    (the default) has no such case in its schema; one announcing both accepts it."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=SIZE)
+    with fleet.netconf("olt-001") as client:
+        caps = client.get(f'<hardware xmlns="{HW_NS}"><component><software xmlns="{SWM_NS}"><software>'
+                          '<capability/></software></software></component></hardware>').data_ele
+        values = [c.text for c in caps.iter(f"{{{SWM_NS}}}capability")]
+        assert "bbf-swm:download-target-selection-by-system" in values
+        assert "bbf-swm:download-target-selection-by-user" not in values
+        before = client.revisions()
+        with pytest.raises(RPCError) as err:
+            client.download(image.url, user_replace_id=1)
+        assert err.value.tag == "unknown-element" and "download-target-selection-by-user" in err.value.message
+        assert client.revisions() == before  # nothing changed
+    with fleet.netconf("olt-008") as client:
+        caps = client.get(f'<hardware xmlns="{HW_NS}"><component><software xmlns="{SWM_NS}"><software>'
+                          '<capability/></software></software></component></hardware>').data_ele
+        values = [c.text for c in caps.iter(f"{{{SWM_NS}}}capability")]
+        assert values[:2] == ["bbf-swm:download-target-selection-by-system",
+                              "bbf-swm:download-target-selection-by-user"]
 
 
 def test_abort_download(fleet, image_server):

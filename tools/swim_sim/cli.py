@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     netconf.add_argument("--authorized-keys", type=Path,
                          help="OpenSSH authorized_keys file of extra public keys accepted for the user "
                               "(the fleet always accepts <state-dir>/netconf_client_key)")
+    netconf.add_argument("--host-key-type", choices=["rsa", "ecdsa", "ed25519"],
+                         help="SSH host key type of every NETCONF device (default: rsa, ecdsa, ed25519 in turn; "
+                              "a device's host_key_type in --faults wins)")
+    netconf.add_argument("--legacy-hello", action="store_true", default=None,
+                         help="the old simulator: YANG 1.1 modules listed in <hello>, no YANG library, no NMDA")
+    netconf.add_argument("--yang-library", choices=["1.0", "1.1"],
+                         help="1.1 (default): RFC 8525 /yang-library and /modules-state; 1.0: only RFC 7895 "
+                              "/modules-state (capability yang-library:1.0), no NMDA")
+    netconf.add_argument("--no-nmda", dest="nmda", action="store_false", default=None,
+                         help="no ietf-netconf-nmda: <get-data> refused, <get> returns the whole components")
     fleet.add_argument("--download-rate", type=_positive_float, default=DEFAULTS["download_rate"],
                        help="bytes per second (default 5 MiB/s)")
     fleet.add_argument("--install-time", type=_positive_float, default=DEFAULTS["install_time"])
@@ -183,7 +193,9 @@ def cmd_fleet(args, argv: list[str]) -> int:
             timings=Timings(download_rate=args.download_rate, install_time=args.install_time,
                             reboot_time=args.reboot_time, sanity_time=args.sanity_time),
             transport=args.transport, tls=tls, netconf_username=args.netconf_username,
-            netconf_password=args.netconf_password, authorized_keys=args.authorized_keys)
+            netconf_password=args.netconf_password, authorized_keys=args.authorized_keys,
+            host_key_type=args.host_key_type, legacy_hello=args.legacy_hello, yang_library=args.yang_library,
+            nmda=args.nmda)
         config.validate()
     except SpecError as exc:
         print(f"swim-sim fleet: {exc}", file=sys.stderr)

@@ -39,6 +39,17 @@ class FleetConfig:
     netconf_username: str = "swim"
     netconf_password: str | None = None
     authorized_keys: Path | None = None
+    # NETCONF server behaviour of every device (a device's key in the faults YAML wins); None = the standard
+    # (reference-server) default. host_key_type None: rsa, ecdsa, ed25519 in turn over the NETCONF devices.
+    host_key_type: str | None = None
+    legacy_hello: bool | None = None
+    yang_library: str | None = None
+    nmda: bool | None = None
+
+    def device_options(self) -> dict:
+        """The fleet-wide device keys given on the command line (FleetSpec ``options``)."""
+        names = ("host_key_type", "legacy_hello", "yang_library", "nmda")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
     def validate(self) -> None:
         if self.count < 1:
@@ -84,7 +95,7 @@ class Fleet:
         t0 = time.monotonic()
         cfg = self.config
         names = cfg.names()
-        spec = FleetSpec.load(cfg.timings, cfg.faults)
+        spec = FleetSpec.load(cfg.timings, cfg.faults, cfg.device_options())
         strangers = spec.unknown_devices(names)
         if strangers:
             raise SpecError(f"faults file names device(s) not in this fleet: {', '.join(strangers)}")

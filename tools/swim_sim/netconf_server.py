@@ -35,9 +35,12 @@ from lxml import etree
 
 from .device import ACTIVATE, COMMIT, DOWNLOAD, Device, Refused, State, StatusEvent
 from .netconf_framing import FrameReader, FramingError, frame
+from .netconf_library import NMDA_NS, WITH_DEFAULTS_NS, NetconfProfile
+from .netconf_nmda import GetDataRequest, check_with_defaults, parse_get_data
 from .netconf_swm import (BASE_11, BASE_NS, NOTIF_NS, SWM_MODULE, YANG_NS, ActionError, ActionRequest,
-                          capabilities, download_output, netmod_notification, notification, parse_action,
-                          parse_date_time, q, render_config, render_data, revision_notification, subtree_filter)
+                          download_output, netmod_notification, notification, parse_action, parse_date_time, q,
+                          render_config, render_data, revision_notification, subtree_filter)
+from .netconf_xml import RpcError, compose
 
 log = logging.getLogger("swim_sim.netconf")
 # paramiko logs every probe/reset connection as an ERROR with a traceback (one record per line); the
@@ -51,6 +54,15 @@ MAX_THREADS = 1200  # refuse new connections above this many threads in the proc
 SEND_TIMEOUT = 30.0  # a peer that does not read for this long loses its session
 HELLO_TIMEOUT = 60.0  # a client that sends no <hello> for this long loses its session
 RPC_TIMEOUT = 60.0
+# OpenSSH-like offers (as current OpenSSH/libssh servers make them): no SHA-1 ``ssh-rsa`` signatures for RSA host
+# keys (RFC 8332: rsa-sha2-512/256 only), no CBC ciphers, no MD5 or truncated MACs, no SHA-1 key exchange.
+DISABLED_ALGORITHMS = {
+    "keys": ["ssh-rsa", "ssh-dss"],
+    "pubkeys": ["ssh-dss"],
+    "ciphers": ["aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc", "blowfish-cbc"],
+    "macs": ["hmac-md5", "hmac-md5-96", "hmac-sha1-96"],
+    "kex": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"],
+}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False, huge_tree=False)
 _session_ids = itertools.count(1)
 
@@ -60,30 +72,6 @@ class Credentials:
     username: str
     password: str | None = None
     authorized_keys: set[tuple[str, str]] = field(default_factory=set)
-
-
-class RpcError(Exception):
-    """An <rpc-error> to send (RFC 6241 Appendix A)."""
-
-    def __init__(self, tag: str, message: str, error_type: str = "application", app_tag: str = "",
-                 bad_element: str = ""):
-        super().__init__(message)
-        self.tag, self.message, self.error_type = tag, message, error_type
-        self.app_tag, self.bad_element = app_tag, bad_element
-
-    def element(self) -> etree._Element:
-        err = etree.Element(q(BASE_NS, "rpc-error"))
-        for name, text in (("error-type", self.error_type), ("error-tag", self.tag), ("error-severity", "error"),
-                           ("error-app-tag", self.app_tag)):
-            if text:
-                etree.SubElement(err, q(BASE_NS, name)).text = text
-        if self.bad_element:
-            info = etree.SubElement(err, q(BASE_NS, "error-info"))
-            etree.SubElement(info, q(BASE_NS, "bad-element")).text = self.bad_element
-        msg = etree.SubElement(err, q(BASE_NS, "error-message"))
-        msg.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
-        msg.text = self.message
-        return err
 
 
 def refused_error(exc: Refused) -> RpcError:
@@ -191,17 +179,12 @@ class NetconfSession(paramiko.SubsystemHandler):
             if stamp > self._stop_time:
                 return None
         if self._filter is not None:
-            wrapper = etree.Element("wrapper")
-            for child in envelope[1:]:
-                wrapper.append(child)
-            kept = subtree_filter(wrapper, self._filter)
-            if len(kept) == 0:
+            kept = list(subtree_filter(envelope, self._filter))  # without eventTime: no filter node selects it
+            if not kept:
                 return None
-            for child in list(envelope)[1:]:
-                envelope.remove(child)
-            for child in kept:
-                envelope.append(child)
-            return etree.tostring(envelope)
+            head = etree.Element(envelope.tag, nsmap=envelope.nsmap)
+            head.append(envelope[0])  # eventTime
+            return compose(head, kept)
         return message
 
     def kill(self) -> None:
@@ -294,9 +277,7 @@ class NetconfSession(paramiko.SubsystemHandler):
         if rpc is not None:
             for key, value in rpc.attrib.items():
                 reply.set(key, value)
-        for elem in body:
-            reply.append(elem)
-        return etree.tostring(reply)
+        return compose(reply, body)
 
     def _rpc(self, message: bytes) -> None:
         try:
@@ -333,10 +314,14 @@ class NetconfSession(paramiko.SubsystemHandler):
     def _dispatch(self, op: etree._Element):
         qname = etree.QName(op)
         ns, name = qname.namespace, qname.localname
-        ok = [etree.Element(q(BASE_NS, "ok"))]
+        ok = [etree.Element(q(BASE_NS, "ok"), nsmap={None: BASE_NS})]
         if ns == BASE_NS and name == "get":
             flt = self._filter_arg(op)
+            self._with_defaults(op)
             return [self._in_loop(lambda: self.ncdev.get_data(flt))], None
+        if ns == NMDA_NS and name == "get-data" and self.ncdev.profile.nmda:
+            request = parse_get_data(op, self.ncdev.profile)
+            return [self._in_loop(lambda: self.ncdev.get_datastore(request))], None
         if ns == BASE_NS and name == "get-config":
             source = op.find(q(BASE_NS, "source"))
             if source is None or len(source) != 1:
@@ -345,6 +330,7 @@ class NetconfSession(paramiko.SubsystemHandler):
                 raise RpcError("invalid-value", f"datastore {etree.QName(source[0]).localname} is not supported",
                                "protocol", bad_element=etree.QName(source[0]).localname)
             flt = self._filter_arg(op)
+            self._with_defaults(op)
             return [self._in_loop(lambda: self.ncdev.get_config(flt))], None
         if ns == BASE_NS and name == "close-session":
             self.closing = True
@@ -372,6 +358,10 @@ class NetconfSession(paramiko.SubsystemHandler):
             raise RpcError("operation-not-supported", f"<{name}> is not supported by this simulated device",
                            "protocol")
         raise RpcError("operation-not-supported", f"unknown operation {qname.text}", "protocol")
+
+    def _with_defaults(self, op: etree._Element) -> None:
+        if not self.ncdev.profile.legacy_hello:  # the old simulator announced no with-defaults capability
+            check_with_defaults(op, WITH_DEFAULTS_NS)
 
     def _filter_arg(self, op: etree._Element) -> etree._Element | None:
         flt = op.find(q(BASE_NS, "filter"))
@@ -413,16 +403,17 @@ class NetconfSession(paramiko.SubsystemHandler):
             for message in replay:
                 self._queue.append(message)
             if start_time is not None:
-                self._queue.append(netmod_notification("replayComplete", time.time()))
+                canonical = self.ncdev.profile.canonical
+                self._queue.append(netmod_notification("replayComplete", time.time(), canonical))
                 if stop_time is not None and stop_time <= now:
-                    self._queue.append(netmod_notification("notificationComplete", time.time()))
+                    self._queue.append(netmod_notification("notificationComplete", time.time(), canonical))
 
         def enable():
             with self._qlock:
                 self._enabled = True
                 self._schedule()
 
-        return [etree.Element(q(BASE_NS, "ok"))], enable
+        return [etree.Element(q(BASE_NS, "ok"), nsmap={None: BASE_NS})], enable
 
     def _action(self, op: etree._Element):
         try:
@@ -433,6 +424,13 @@ class NetconfSession(paramiko.SubsystemHandler):
         if not self.ncdev.swm_model:
             raise RpcError("unknown-element", f"{SWM_MODULE} is not implemented by this device", "protocol",
                            bad_element="software")
+        profile = self.ncdev.profile
+        if request.name == "download" and not profile.legacy_hello:
+            selection = "by-user" if request.user_replace_id is not None else "by-system"
+            if selection not in profile.target_selection:  # the choice's case is if-feature gated
+                raise RpcError("unknown-element", f"selected-{selection} needs the {SWM_MODULE} feature "
+                               f"download-target-selection-{selection}, which this device does not announce",
+                               "protocol", bad_element=f"selected-{selection}")
         loop = self.ncdev.server.loop
         holder: dict = {}
 
@@ -452,22 +450,24 @@ class NetconfSession(paramiko.SubsystemHandler):
             if gate is not None:
                 loop.call_soon_threadsafe(lambda: gate.done() or gate.set_result(None))
 
-        return ([output] if output is not None else [etree.Element(q(BASE_NS, "ok"))]), release
+        return ([output] if output is not None else [etree.Element(q(BASE_NS, "ok"), nsmap={None: BASE_NS})]), release
 
 
 # ------------------------------------------------------------------ one device
 class NetconfDevice:
     """The NETCONF face of one :class:`Device`: its port, sessions and notification log."""
 
-    def __init__(self, server: "NetconfServer", device: Device):
+    def __init__(self, server: "NetconfServer", device: Device, host_key: paramiko.PKey | None = None):
         self.server = server
         self.device = device
         self.name = device.name
+        self.host_key = host_key or server.host_key
         self.port: int = 0
         self.sock: socket.socket | None = None
         self.listening = False
-        self.framing = device.spec.netconf_framing
-        self.swm_model = not device.spec.has("no_swm_model")
+        self.profile = NetconfProfile.of(device.spec)
+        self.framing = self.profile.framing
+        self.swm_model = self.profile.swm_implemented
         self.transports: set[paramiko.Transport] = set()
         self._sessions: dict[int, NetconfSession] = {}
         self._lock = threading.Lock()  # sessions, subscriptions and the notification log
@@ -480,7 +480,7 @@ class NetconfDevice:
         device.add_power_listener(self._on_power)
 
     def capabilities(self) -> list[str]:
-        return capabilities(self.framing, self.swm_model)
+        return self.profile.capabilities()
 
     # ---------------------------------------------------------- sessions
     def add_session(self, session: NetconfSession) -> None:
@@ -505,12 +505,23 @@ class NetconfDevice:
 
     # ---------------------------------------------------------- loop-thread work
     async def get_data(self, flt) -> etree._Element:
+        """``<get>``: running + config-false nodes (on an NMDA device, the components without their
+        system-set config leaves)."""
         self._check_up()
-        return subtree_filter(render_data(self.device, self.swm_model), flt)
+        return subtree_filter(render_data(self.device, self.profile), flt)
 
     async def get_config(self, flt) -> etree._Element:
         self._check_up()
-        return subtree_filter(render_config(self.device), flt)
+        return subtree_filter(render_config(self.device, self.profile), flt)
+
+    async def get_datastore(self, request: GetDataRequest) -> etree._Element:
+        """``<get-data>`` (RFC 8526) of ``running`` or ``operational``."""
+        self._check_up()
+        if request.datastore == "running":  # get-data's output <data> is in ietf-netconf-nmda's namespace
+            data = render_config(self.device, self.profile, NMDA_NS)
+        else:
+            data = render_data(self.device, self.profile, request.view, NMDA_NS)
+        return subtree_filter(data, request.filter)
 
     def _check_up(self) -> None:
         if not self.device.available:
@@ -566,10 +577,11 @@ class NetconfDevice:
             log.warning("%s: cannot write the notification log: %s", self.name, exc)
 
     def _on_event(self, device: Device, kind: str, event: StatusEvent) -> None:
-        body = _event_notification(kind, event)
+        canonical = self.profile.canonical
+        body = _event_notification(kind, event, canonical)
         if body is None or not self.swm_model:
             return
-        message = notification(body, event.timestamp)
+        message = notification(body, event.timestamp, canonical)
         with self._lock:
             self._log.append((event.timestamp, message))
             targets = [s for s in self._sessions.values() if s.subscribed]
@@ -601,26 +613,26 @@ class NetconfDevice:
             return True
 
 
-def _event_notification(kind: str, event: StatusEvent) -> etree._Element | None:
+def _event_notification(kind: str, event: StatusEvent, canonical: bool) -> etree._Element | None:
+    """The nested bbf-swm notification of a procedure event (None: the event has none)."""
     if event.slot is None:
         return None
+    name, tag, message = "", "", ""
     if kind == DOWNLOAD:
         if event.state is State.UPGRADE_COMPLETE:
-            return revision_notification(event.slot, "revision-downloaded")
-        if event.state is State.UPGRADE_FAILED:
-            if event.tag == "action-aborted":
-                return revision_notification(event.slot, "download-revision-aborted")
-            return revision_notification(event.slot, "download-revision-failed", event.tag or "unexpected-error",
-                                         event.reason_detail)
+            name = "revision-downloaded"
+        elif event.state is State.UPGRADE_FAILED and event.tag == "action-aborted":
+            name = "download-revision-aborted"
+        elif event.state is State.UPGRADE_FAILED:
+            name, tag, message = "download-revision-failed", event.tag or "unexpected-error", event.reason_detail
     elif kind == ACTIVATE:
         if event.state is State.ACTIVATION_COMPLETE:
-            return revision_notification(event.slot, "revision-activated")
-        if event.state is State.ACTIVATION_FAILED:
-            return revision_notification(event.slot, "activate-failed", event.tag or "unexpected-error",
-                                         event.reason_detail)
+            name = "revision-activated"
+        elif event.state is State.ACTIVATION_FAILED:
+            name, tag, message = "activate-failed", event.tag or "unexpected-error", event.reason_detail
     elif kind == COMMIT and event.state is State.ACTIVATION_COMPLETE:
-        return revision_notification(event.slot, "revision-committed")
-    return None
+        name = "revision-committed"
+    return revision_notification(event.slot, name, tag, message, canonical) if name else None
 
 
 # ------------------------------------------------------------------ the server of a process
@@ -657,9 +669,10 @@ class NetconfServer:
             raise
         return sock
 
-    def add_device(self, device: Device, port: int = 0) -> NetconfDevice:
-        """Bind the device's port (``0`` = a free one). Call before :meth:`start`, from the loop thread."""
-        ncdev = NetconfDevice(self, device)
+    def add_device(self, device: Device, port: int = 0, host_key: paramiko.PKey | None = None) -> NetconfDevice:
+        """Bind the device's port (``0`` = a free one). Call before :meth:`start`, from the loop thread.
+        ``host_key``: the device's own SSH host key (default: the server's)."""
+        ncdev = NetconfDevice(self, device, host_key)
         up = device.available
         ncdev.sock = self._socket(port, up)
         ncdev.port = ncdev.sock.getsockname()[1]
@@ -742,7 +755,7 @@ class NetconfServer:
             conn.close()
             return
         try:
-            transport = paramiko.Transport(conn)
+            transport = paramiko.Transport(conn, disabled_algorithms=DISABLED_ALGORITHMS)
         except Exception as exc:
             log.warning("%s: SSH start failed: %s", ncdev.name, exc)
             conn.close()
@@ -753,7 +766,7 @@ class NetconfServer:
             conn.close()
             return
         try:
-            transport.add_server_key(self.host_key)
+            transport.add_server_key(ncdev.host_key)
             transport.set_subsystem_handler("netconf", NetconfSession, ncdev)
             transport.start_server(event=threading.Event(), server=_SshServer(self.credentials, ncdev.name))
         except Exception as exc:

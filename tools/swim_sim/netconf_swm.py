@@ -6,89 +6,37 @@ model) or is pure XML work; no sockets.
 """
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from lxml import etree
 
 from .device import Device
-from .hardware import build_inventory
+from .netconf_hardware import ALL, COMPONENT, CONFIG, render_hardware
+from .netconf_library import (BASE_10, BASE_11, BASE_NS, HW_NS, IANA_HW_NS, NETMOD_NOTIF_NS,  # noqa: F401
+                              NOTIF_NS, SWM_MODULE, SWM_NS, SWM_REVISION, NetconfProfile)
+from .netconf_xml import compose, date_time, identity_leaf, parse_date_time, q  # noqa: F401 -- re-exported
+from .netconf_xml import leaf as _leaf
 
-BASE_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
-NOTIF_NS = "urn:ietf:params:xml:ns:netconf:notification:1.0"
-NETMOD_NOTIF_NS = "urn:ietf:params:xml:ns:netmod:notification"
 YANG_NS = "urn:ietf:params:xml:ns:yang:1"
-HW_NS = "urn:ietf:params:xml:ns:yang:ietf-hardware"
-IANA_HW_NS = "urn:ietf:params:xml:ns:yang:iana-hardware"
-SWM_NS = "urn:bbf:yang:bbf-software-management"
-SWM_MODULE = "bbf-software-management"
-SWM_REVISION = "2025-07-02"
-
-COMPONENT = "olt-board"
 SOFTWARE = "application-software"
 MAX_REVISIONS = 2
-# The capability leaf-list (the contract's four; selected-by-user targets are accepted as well)
-SWM_CAPABILITIES = ("download-target-selection-by-system", "validate", "activate", "commit")
-
-BASE_10 = "urn:ietf:params:netconf:base:1.0"
-BASE_11 = "urn:ietf:params:netconf:base:1.1"
+LEGACY = NetconfProfile(legacy_hello=True, yang_library="", nmda=False)
 
 
-def capabilities(framing: str = "1.1", swm_model: bool = True) -> list[str]:
-    caps = [BASE_10]
-    if framing == "1.1":
-        caps.append(BASE_11)
-    caps += [
-        "urn:ietf:params:netconf:capability:notification:1.0",
-        "urn:ietf:params:netconf:capability:interleave:1.0",
-        f"{HW_NS}?module=ietf-hardware&revision=2018-03-13",
-        f"{IANA_HW_NS}?module=iana-hardware&revision=2018-03-13",
-        f"{NOTIF_NS}?module=notifications&revision=2008-07-14",
-        f"{NETMOD_NOTIF_NS}?module=nc-notifications&revision=2008-07-14",
-    ]
-    if swm_model:
-        caps.append(f"{SWM_NS}?module={SWM_MODULE}&revision={SWM_REVISION}"
-                    "&features=software-management-actions,download-target-selection-by-system")
-    return caps
+def _swm_container(parent, canonical: bool) -> etree._Element:
+    """The bbf-swm ``software`` container; the legacy mode declares the identity prefix here."""
+    nsmap = {None: SWM_NS} if canonical else {None: SWM_NS, "bbf-swm": SWM_NS}
+    return etree.SubElement(parent, q(SWM_NS, "software"), nsmap=nsmap)
 
 
-def q(ns: str, name: str) -> str:
-    return f"{{{ns}}}{name}"
-
-
-def date_time(stamp: float) -> str:
-    """yang:date-and-time in UTC with milliseconds."""
-    moment = datetime.fromtimestamp(stamp, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def parse_date_time(text: str) -> float:
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"not a date-and-time: {text!r}") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"date-and-time without a time zone: {text!r}")
-    return moment.timestamp()
-
-
-def _leaf(parent, ns: str, name: str, text) -> etree._Element:
-    elem = etree.SubElement(parent, q(ns, name))
-    elem.text = text if isinstance(text, str) else str(text).lower() if isinstance(text, bool) else str(text)
-    return elem
-
-
-def _path_to_revisions(parent) -> etree._Element:
+def _path_to_revisions(parent, canonical: bool = False) -> etree._Element:
     """hardware/component[olt-board]/software/software[application-software]/revisions under ``parent``."""
     hardware = etree.SubElement(parent, q(HW_NS, "hardware"), nsmap={None: HW_NS})
     component = etree.SubElement(hardware, q(HW_NS, "component"))
     _leaf(component, HW_NS, "name", COMPONENT)
-    outer = etree.SubElement(component, q(SWM_NS, "software"), nsmap={None: SWM_NS, "bbf-swm": SWM_NS})
-    software = etree.SubElement(outer, q(SWM_NS, "software"))
+    software = etree.SubElement(_swm_container(component, canonical), q(SWM_NS, "software"))
     _leaf(software, SWM_NS, "name", SOFTWARE)
     return etree.SubElement(software, q(SWM_NS, "revisions"))
 
@@ -104,91 +52,30 @@ def revision_state(device: Device, slot: int) -> str:
     return "available"
 
 
-# hardware.py component classes -> iana-hardware identities
-_IANA_CLASS = {"chassis": "chassis", "cpu": "cpu", "fan": "fan", "power-supply": "power-supply", "port": "port",
-               "transceiver": "module", "sensor": "sensor", "storage": "storage"}
+def render_data(device: Device, profile: NetconfProfile, view: str = "", root_ns: str = BASE_NS) -> etree._Element:
+    """A NETCONF ``<data>`` element of the device: ietf-hardware (the same component tree as the DMI physical
+    inventory) with bbf-software-management on ``olt-board``, and the YANG library.
+
+    ``view``: ``all`` (operational), ``state`` (config false only) or ``config`` (config true only); by default
+    what a classic ``<get>`` returns for the profile (``state`` for hardware on an NMDA device). ``root_ns``:
+    the namespace of ``<data>`` (get-data's output is in ietf-netconf-nmda's)."""
+    view = view or ("state" if profile.nmda else ALL)
+    data = etree.Element(q(root_ns, "data"), nsmap={None: root_ns})
+    canonical = profile.canonical
+    _hardware, board = render_hardware(data, device, view, canonical)
+    if view != CONFIG:
+        if profile.swm_implemented:
+            _render_software(board, device, profile, canonical)
+        profile.library_data(data)
+    return data
 
 
-def hardware_tree(device: Device):
-    """The device's component tree (hardware.py, shared with the DMI view); the root chassis is the
-    component named ``olt-board`` that carries the software."""
-    running = device.slot_partition(device.running_slot)
-    root = build_inventory(device.name, device.uuid, running.version)
-    root.name = COMPONENT
-    alarms = device.alarms(running.version)
-    for comp in root.walk():
-        severity = alarms.get(comp.name) or (alarms.get(device.name) if comp is root else None)
-        if severity:
-            comp.alarm_state = severity
-    return root
-
-
-def _components(root):
-    """(component, parent name) in document order (ietf-hardware's component list is flat)."""
-    def walk(comp, parent):
-        yield comp, parent
-        for child in comp.children:
-            yield from walk(child, comp.name)
-
-    return walk(root, "")
-
-
-def _render_component(hardware, comp, parent: str, stamp: float) -> etree._Element:
-    elem = etree.SubElement(hardware, q(HW_NS, "component"))
-    _leaf(elem, HW_NS, "name", comp.name)
-    _leaf(elem, HW_NS, "class", f"ianahw:{_IANA_CLASS.get(comp.cls, 'unknown')}")
-    if comp.description:
-        _leaf(elem, HW_NS, "description", comp.description)
-    if parent:
-        _leaf(elem, HW_NS, "parent", parent)
-        _leaf(elem, HW_NS, "parent-rel-pos", comp.rel_pos)
-    for child in comp.children:
-        _leaf(elem, HW_NS, "contains-child", child.name)
-    for name, value in (("hardware-rev", comp.hardware_rev), ("firmware-rev", comp.firmware_rev),
-                        ("software-rev", comp.software_rev), ("serial-num", comp.serial_num),
-                        ("mfg-name", comp.mfg_name), ("model-name", comp.model_name)):
-        if value:
-            _leaf(elem, HW_NS, name, value)
-    _leaf(elem, HW_NS, "is-fru", bool(comp.is_fru))
-    if comp.uuid:
-        _leaf(elem, HW_NS, "uuid", comp.uuid)
-    state = etree.SubElement(elem, q(HW_NS, "state"))
-    _leaf(state, HW_NS, "state-last-changed", date_time(stamp))
-    _leaf(state, HW_NS, "admin-state", "unlocked")
-    _leaf(state, HW_NS, "oper-state", comp.oper_state)
-    _leaf(state, HW_NS, "usage-state", "active")
-    _leaf(state, HW_NS, "alarm-state", "" if comp.alarm_state in ("", "none") else comp.alarm_state)
-    if comp.sensor is not None:
-        sensor = etree.SubElement(elem, q(HW_NS, "sensor-data"))
-        _leaf(sensor, HW_NS, "value", int(comp.sensor["value"]))
-        _leaf(sensor, HW_NS, "value-type", comp.sensor.get("type", "celsius"))
-        _leaf(sensor, HW_NS, "value-scale", "units")
-        _leaf(sensor, HW_NS, "value-precision", 0)
-        _leaf(sensor, HW_NS, "oper-status", "ok")
-        _leaf(sensor, HW_NS, "units-display", comp.sensor.get("units", "C"))
-        _leaf(sensor, HW_NS, "value-timestamp", date_time(time.time()))
-        _leaf(sensor, HW_NS, "value-update-rate", 10)
-    return elem
-
-
-def render_data(device: Device, swm_model: bool = True) -> etree._Element:
-    """The whole operational datastore of the device as a NETCONF ``<data>`` element: ietf-hardware
-    (the same component tree as the DMI physical inventory) with bbf-software-management on ``olt-board``."""
-    data = etree.Element(q(BASE_NS, "data"), nsmap={None: BASE_NS})
-    hardware = etree.SubElement(data, q(HW_NS, "hardware"), nsmap={None: HW_NS, "ianahw": IANA_HW_NS})
-    _leaf(hardware, HW_NS, "last-change", date_time(device.last_booted))
-    component = None
-    for comp, parent in _components(hardware_tree(device)):
-        elem = _render_component(hardware, comp, parent, device.last_booted)
-        if comp.name == COMPONENT:
-            component = elem
-    if not swm_model:
-        return data
-    outer = etree.SubElement(component, q(SWM_NS, "software"), nsmap={None: SWM_NS, "bbf-swm": SWM_NS})
-    software = etree.SubElement(outer, q(SWM_NS, "software"))
+def _render_software(board, device: Device, profile: NetconfProfile, canonical: bool) -> None:
+    """bbf-swm ``software`` (config false) on the ``olt-board`` component."""
+    software = etree.SubElement(_swm_container(board, canonical), q(SWM_NS, "software"))
     _leaf(software, SWM_NS, "name", SOFTWARE)
-    for cap in SWM_CAPABILITIES:
-        _leaf(software, SWM_NS, "capability", f"bbf-swm:{cap}")
+    for cap in profile.swm_capabilities:
+        identity_leaf(software, SWM_NS, "capability", "bbf-swm", SWM_NS, cap, canonical)
     revisions = etree.SubElement(software, q(SWM_NS, "revisions"))
     _leaf(revisions, SWM_NS, "maximum-number-of-revisions", MAX_REVISIONS)
     for slot in (0, 1):
@@ -198,9 +85,9 @@ def render_data(device: Device, swm_model: bool = True) -> etree._Element:
         rev = etree.SubElement(revisions, q(SWM_NS, "revision"))
         _leaf(rev, SWM_NS, "id", slot)
         _leaf(rev, SWM_NS, "state", state)
-        _leaf(rev, SWM_NS, "last-changed", date_time(info.changed_at or time.time()))
+        _leaf(rev, SWM_NS, "last-changed", date_time(info.changed_at or time.time(), canonical))
         if state != "downloading" and info.downloaded_at:
-            _leaf(rev, SWM_NS, "download-completed", date_time(info.downloaded_at))
+            _leaf(rev, SWM_NS, "download-completed", date_time(info.downloaded_at, canonical))
         if part.version and state != "downloading":
             _leaf(rev, SWM_NS, "version", part.version)
         if part.image_name and state != "downloading":
@@ -216,38 +103,30 @@ def render_data(device: Device, swm_model: bool = True) -> etree._Element:
         if state in ("available", "in-use"):  # the when-conditions of the activate/commit containers
             if info.activated_at:
                 activate = etree.SubElement(rev, q(SWM_NS, "activate"))
-                _leaf(activate, SWM_NS, "last-activated", date_time(info.activated_at))
+                _leaf(activate, SWM_NS, "last-activated", date_time(info.activated_at, canonical))
             if info.committed_at:
                 commit = etree.SubElement(rev, q(SWM_NS, "commit"))
-                _leaf(commit, SWM_NS, "last-committed", date_time(info.committed_at))
-    return data
+                _leaf(commit, SWM_NS, "last-committed", date_time(info.committed_at, canonical))
 
 
-def render_config(device: Device) -> etree._Element:
-    """``<get-config>`` of running: the configurable part of ietf-hardware (name, class, parent, rel. position,
-    admin-state of every component)."""
-    data = etree.Element(q(BASE_NS, "data"), nsmap={None: BASE_NS})
-    hardware = etree.SubElement(data, q(HW_NS, "hardware"), nsmap={None: HW_NS, "ianahw": IANA_HW_NS})
-    for comp, parent in _components(hardware_tree(device)):
-        elem = etree.SubElement(hardware, q(HW_NS, "component"))
-        _leaf(elem, HW_NS, "name", comp.name)
-        _leaf(elem, HW_NS, "class", f"ianahw:{_IANA_CLASS.get(comp.cls, 'unknown')}")
-        if parent:
-            _leaf(elem, HW_NS, "parent", parent)
-            _leaf(elem, HW_NS, "parent-rel-pos", comp.rel_pos)
-        _leaf(etree.SubElement(elem, q(HW_NS, "state")), HW_NS, "admin-state", "unlocked")
-    return data
+def render_config(device: Device, profile: NetconfProfile = LEGACY, root_ns: str = BASE_NS) -> etree._Element:
+    """``<get-config>`` of running. Non-NMDA: the configurable part of ietf-hardware (name, class, parent,
+    rel. position, admin-state of every component); NMDA: nothing (the components are system-learned)."""
+    if profile.nmda:
+        return etree.Element(q(root_ns, "data"), nsmap={None: root_ns})
+    return render_data(device, profile, CONFIG, root_ns)
 
 
 # ------------------------------------------------------------------ notifications
-def revision_notification(slot: int, kind: str, tag: str = "", message: str = "") -> etree._Element:
+def revision_notification(slot: int, kind: str, tag: str = "", message: str = "",
+                          canonical: bool = False) -> etree._Element:
     """The body of a nested bbf-swm notification about revision ``slot``.
 
     ``kind``: revision-downloaded, download-revision-failed, download-revision-aborted,
     revision-activated, activate-failed, revision-committed.
     """
     root = etree.Element("wrapper")
-    revisions = _path_to_revisions(root)
+    revisions = _path_to_revisions(root, canonical)
     rev = etree.SubElement(revisions, q(SWM_NS, "revision"))
     _leaf(rev, SWM_NS, "id", slot)
     container = {"download-revision-aborted": "abort-download", "revision-activated": "activate",
@@ -256,23 +135,23 @@ def revision_notification(slot: int, kind: str, tag: str = "", message: str = ""
     body = etree.SubElement(parent, q(SWM_NS, kind))
     if tag:
         error = etree.SubElement(body, q(SWM_NS, "error"))
-        _leaf(error, SWM_NS, "tag", f"bbf-swm:{tag}")  # prefix declared on the outer software container
+        # the legacy mode declares the prefix on the outer software container
+        identity_leaf(error, SWM_NS, "tag", "bbf-swm", SWM_NS, tag, canonical)
         if message:
             _leaf(error, SWM_NS, "message", message)
     return root[0]
 
 
-def notification(body: etree._Element, stamp: float) -> bytes:
+def notification(body: etree._Element, stamp: float, canonical: bool = False) -> bytes:
     envelope = etree.Element(q(NOTIF_NS, "notification"), nsmap={None: NOTIF_NS})
-    _leaf(envelope, NOTIF_NS, "eventTime", date_time(stamp))
-    envelope.append(body)
-    return etree.tostring(envelope)
+    _leaf(envelope, NOTIF_NS, "eventTime", date_time(stamp, canonical))
+    return compose(envelope, [body])
 
 
-def netmod_notification(name: str, stamp: float) -> bytes:
+def netmod_notification(name: str, stamp: float, canonical: bool = False) -> bytes:
     """replayComplete / notificationComplete (RFC 5277 §2.1, 3.6)."""
     envelope = etree.Element(q(NOTIF_NS, "notification"), nsmap={None: NOTIF_NS})
-    _leaf(envelope, NOTIF_NS, "eventTime", date_time(stamp))
+    _leaf(envelope, NOTIF_NS, "eventTime", date_time(stamp, canonical))
     etree.SubElement(envelope, q(NETMOD_NOTIF_NS, name), nsmap={None: NETMOD_NOTIF_NS})
     return etree.tostring(envelope)
 
@@ -303,55 +182,44 @@ def _value_matches(data: etree._Element, flt: etree._Element) -> bool:
     return want.rpartition(":")[2] == have.rpartition(":")[2] and (":" in want or ":" in have)
 
 
-def _filter_node(data: etree._Element, flt: etree._Element) -> etree._Element | None:
-    """Apply filter node ``flt`` (already matched by name) to ``data``; None = not selected."""
+def _prune(data: etree._Element, flt: etree._Element) -> bool:
+    """Apply filter node ``flt`` (already matched by name) to ``data`` in place: remove what it does not
+    select. False = ``data`` is not selected at all."""
     children = [c for c in flt if isinstance(c.tag, str)]
     if not children:
-        if _text(flt):  # content match node at this level
-            return etree.fromstring(etree.tostring(data)) if _value_matches(data, flt) else None
-        return etree.fromstring(etree.tostring(data))  # selection node: whole subtree
+        return _value_matches(data, flt) if _text(flt) else True  # content match / selection node
     content = [c for c in children if _is_content_match(c)]
     others = [c for c in children if not _is_content_match(c)]
     for match in content:
         if not any(_matches(d, match) and _value_matches(d, match) for d in data):
-            return None
+            return False
     if not others:
-        return etree.fromstring(etree.tostring(data))
-    result = etree.Element(data.tag, nsmap=data.nsmap)
+        return True
     selected = False
-    for child in data:
-        if not isinstance(child.tag, str):
+    for child in list(data):
+        if isinstance(child.tag, str) and any(_matches(child, m) for m in content):
             continue
-        if any(_matches(child, m) for m in content):
-            result.append(etree.fromstring(etree.tostring(child)))
-            continue
-        for sub in others:
-            if _matches(child, sub):
-                picked = _filter_node(child, sub)
-                if picked is not None:
-                    result.append(picked)
-                    selected = True
-                break
-    if not selected:
-        return None
-    return result
+        sub = next((s for s in others if _matches(child, s)), None) if isinstance(child.tag, str) else None
+        if sub is not None and _prune(child, sub):
+            selected = True
+        else:
+            data.remove(child)
+    return selected
 
 
 def subtree_filter(data: etree._Element, flt: etree._Element | None) -> etree._Element:
     """Return a copy of ``data`` (a <data> or wrapper element) keeping what filter ``flt`` selects.
     ``flt`` is the <filter> element (its children are the top-level filter nodes); None = everything.
-    An empty filter selects nothing (RFC 6241 §6.4.2)."""
+    An empty filter selects nothing (RFC 6241 §6.4.2). The copy is pruned in place, never rebuilt, so every
+    namespace declaration (identityref prefixes) stays where it was."""
     if flt is None:
         return data
-    result = etree.Element(data.tag, nsmap=data.nsmap)
+    result = copy.deepcopy(data)
     filters = [f for f in flt if isinstance(f.tag, str)]
-    for child in data:
-        for sub in filters:
-            if _matches(child, sub):
-                picked = _filter_node(child, sub)
-                if picked is not None:
-                    result.append(picked)
-                break
+    for child in list(result):
+        sub = next((f for f in filters if _matches(child, f)), None) if isinstance(child.tag, str) else None
+        if sub is None or not _prune(child, sub):
+            result.remove(child)
     return result
 
 

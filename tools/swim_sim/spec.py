@@ -67,8 +67,9 @@ FAULTS: dict[str, dict[str, Any]] = {
     "unreachable": {},
     "flapping": {"flaps": 2, "up_time": 0.3, "down_time": None},
     "stream_drop_on_reboot": {},
-    # NETCONF only: the device does not implement bbf-software-management (capability absent).
-    "no_swm_model": {},
+    # NETCONF only: the device does not implement bbf-software-management (absent from hello and the YANG
+    # library; with import_only it is listed as an import-only module: its data and actions do not exist).
+    "no_swm_model": {"import_only": False},
     # The new image runs but raises an alarm the old one did not (a post-upgrade check must catch it):
     # shown while the running image is not the device's initial active image.
     "alarm_after_upgrade": {"component": "fan-2", "severity": "major"},
@@ -76,6 +77,12 @@ FAULTS: dict[str, dict[str, Any]] = {
 
 TRANSPORT_NAMES = ("dmi", "netconf")
 NETCONF_FRAMINGS = ("1.0", "1.1")
+HOST_KEY_TYPES = ("rsa", "ecdsa", "ed25519")
+YANG_LIBRARY_VERSIONS = ("1.0", "1.1")
+TARGET_SELECTIONS = ("by-system", "by-user")
+# NETCONF server behaviour keys of a device (docs/simulator.md, "NETCONF compatibility options")
+NETCONF_OPTIONS = ("netconf_framing", "host_key_type", "legacy_hello", "yang_library", "nmda",
+                   "download_target_selection")
 
 
 ALARM_SEVERITIES = ("warning", "minor", "major", "critical", "indeterminate")
@@ -169,6 +176,14 @@ class DeviceSpec:
     # offered at hello ("1.0": only base:1.0 / end-of-message framing)
     transport: str = ""
     netconf_framing: str = "1.1"
+    # NETCONF server behaviour. Defaults = the reference server (Netopeer2): YANG 1.1 modules only in the
+    # YANG library (RFC 8525, capability yang-library:1.1), NMDA with <get-data>. host_key_type "" = the fleet
+    # decides (--host-key-type, else spread rsa/ecdsa/ed25519 over the NETCONF devices).
+    host_key_type: str = ""
+    legacy_hello: bool = False  # the old simulator: every module in <hello>, no YANG library, no NMDA
+    yang_library: str = "1.1"  # "1.0": only RFC 7895 /modules-state (capability yang-library:1.0)
+    nmda: bool | None = None  # None = yes unless legacy_hello or yang_library "1.0"
+    download_target_selection: tuple[str, ...] = ("by-system",)  # bbf-swm features download-target-selection-*
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
@@ -187,7 +202,7 @@ def _apply(spec: DeviceSpec, raw: dict[str, Any], where: str) -> DeviceSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where} must be a mapping")
     unknown = set(raw) - {"timings", "faults", "partitions", "startup_config", "alarms", "transport",
-                          "netconf_framing"}
+                          *NETCONF_OPTIONS}
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {sorted(unknown)}")
     spec = copy.deepcopy(spec)
@@ -223,38 +238,76 @@ def _apply(spec: DeviceSpec, raw: dict[str, Any], where: str) -> DeviceSpec:
             if framing not in NETCONF_FRAMINGS:
                 raise SpecError(f"netconf_framing must be \"1.0\" or \"1.1\", got {raw['netconf_framing']!r}")
             spec.netconf_framing = framing
+        _apply_netconf_options(spec, raw)
     except SpecError as exc:
         raise SpecError(f"{where}: {exc}") from None
     return spec
 
 
+def _flag(raw: dict[str, Any], key: str) -> bool:
+    if not isinstance(raw[key], bool):
+        raise SpecError(f"{key} must be true or false, got {raw[key]!r}")
+    return raw[key]
+
+
+def _apply_netconf_options(spec: DeviceSpec, raw: dict[str, Any]) -> None:
+    if "host_key_type" in raw:
+        if raw["host_key_type"] not in HOST_KEY_TYPES:
+            raise SpecError(f"host_key_type must be one of {', '.join(HOST_KEY_TYPES)}, got {raw['host_key_type']!r}")
+        spec.host_key_type = raw["host_key_type"]
+    if "legacy_hello" in raw:
+        spec.legacy_hello = _flag(raw, "legacy_hello")
+    if "yang_library" in raw:
+        version = str(raw["yang_library"])
+        if version not in YANG_LIBRARY_VERSIONS:
+            raise SpecError(f"yang_library must be \"1.0\" or \"1.1\", got {raw['yang_library']!r}")
+        spec.yang_library = version
+    if "nmda" in raw:
+        spec.nmda = None if raw["nmda"] is None else _flag(raw, "nmda")
+    if "download_target_selection" in raw:
+        value = raw["download_target_selection"]
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or any(v not in TARGET_SELECTIONS for v in value):
+            raise SpecError("download_target_selection must be a non-empty list of "
+                            f"{', '.join(TARGET_SELECTIONS)}, got {raw['download_target_selection']!r}")
+        spec.download_target_selection = tuple(v for v in TARGET_SELECTIONS if v in value)
+    if spec.nmda and (spec.legacy_hello or spec.yang_library == "1.0"):
+        raise SpecError("nmda: true needs the RFC 8525 YANG library (RFC 8526 §2): not with legacy_hello "
+                        "or yang_library \"1.0\"")
+
+
 class FleetSpec:
     """Resolves the DeviceSpec of each device name: CLI defaults < YAML defaults < YAML device entry."""
 
-    def __init__(self, base_timings: Timings, raw: dict[str, Any] | None = None):
+    def __init__(self, base_timings: Timings, raw: dict[str, Any] | None = None,
+                 options: dict[str, Any] | None = None):
+        """``options``: fleet-wide device keys from the command line (e.g. ``{"legacy_hello": True}``),
+        overridden by the YAML file's defaults and device entries."""
         raw = raw or {}
         if not isinstance(raw, dict):
             raise SpecError("faults file must be a mapping with 'defaults' and/or 'devices'")
         unknown = set(raw) - {"defaults", "devices"}
         if unknown:
             raise SpecError(f"faults file: unknown top-level key(s) {sorted(unknown)}")
-        self.default = _apply(DeviceSpec(timings=base_timings), raw.get("defaults") or {}, "defaults")
+        base = _apply(DeviceSpec(timings=base_timings), options or {}, "command line")
+        self.default = _apply(base, raw.get("defaults") or {}, "defaults")
         devices = raw.get("devices") or {}
         if not isinstance(devices, dict):
             raise SpecError("faults file: 'devices' must map device names to settings")
         self.devices = {str(name): _apply(self.default, entry or {}, f"devices.{name}") for name, entry in devices.items()}
 
     @classmethod
-    def load(cls, base_timings: Timings, path: str | Path | None) -> "FleetSpec":
+    def load(cls, base_timings: Timings, path: str | Path | None,
+             options: dict[str, Any] | None = None) -> "FleetSpec":
         if not path:
-            return cls(base_timings)
+            return cls(base_timings, options=options)
         try:
             raw = yaml.safe_load(Path(path).read_text()) or {}
         except OSError as exc:
             raise SpecError(f"cannot read faults file {path}: {exc}") from None
         except yaml.YAMLError as exc:
             raise SpecError(f"faults file {path} is not valid YAML: {exc}") from None
-        return cls(base_timings, raw)
+        return cls(base_timings, raw, options)
 
     def for_device(self, name: str) -> DeviceSpec:
         return copy.deepcopy(self.devices.get(name, self.default))

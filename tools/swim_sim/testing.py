@@ -35,7 +35,8 @@ class SimFleet:
                  timings: dict[str, float] | None = None, per_manager: int = 1, groups: Iterable[str] | None = None,
                  kafka: str | None = None, kafka_topic: str | None = None, name_prefix: str | None = None,
                  base_port: int | None = None, transport: str = "dmi", state_dir: str | Path | None = None,
-                 extra_args: Iterable[str] = (), start_timeout: float = 120.0):
+                 extra_args: Iterable[str] = (), start_timeout: float = 120.0, host_key_type: str | None = None,
+                 legacy_hello: bool = False, yang_library: str | None = None, nmda: bool | None = None):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.count = count
@@ -59,6 +60,11 @@ class SimFleet:
         self.transport = transport
         self.extra_args = list(extra_args)
         self.start_timeout = start_timeout
+        # NETCONF server behaviour of every device (docs/simulator.md); None/False = the standard default
+        self.host_key_type = host_key_type
+        self.legacy_hello = legacy_hello
+        self.yang_library = yang_library
+        self.nmda = nmda
         self.devices: list[dict[str, Any]] = []
         self.ready_message = ""
         self.running = False
@@ -83,6 +89,14 @@ class SimFleet:
             args += ["--name-prefix", self.name_prefix]
         if self.base_port:
             args += ["--base-port", str(self.base_port)]
+        if self.host_key_type:
+            args += ["--host-key-type", self.host_key_type]
+        if self.legacy_hello:
+            args.append("--legacy-hello")
+        if self.yang_library:
+            args += ["--yang-library", self.yang_library]
+        if self.nmda is False:
+            args.append("--no-nmda")
         return swim_sim_command(*args, *self.extra_args)
 
     def start(self) -> "SimFleet":
@@ -205,6 +219,23 @@ class FleetFactory:
 SWM_NS = "urn:bbf:yang:bbf-software-management"
 HW_NS = "urn:ietf:params:xml:ns:yang:ietf-hardware"
 SWM_FILTER = (f'<hardware xmlns="{HW_NS}"><component><software xmlns="{SWM_NS}"/></component></hardware>')
+NMDA_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-nmda"
+DS_NS = "urn:ietf:params:xml:ns:yang:ietf-datastores"
+YANGLIB_NS = "urn:ietf:params:xml:ns:yang:ietf-yang-library"
+
+
+def _known_host_check(known_hosts_file: str, port: int):
+    """ncclient ``unknown_host_cb``: is the server key (ncclient passes its MD5 fingerprint) recorded for
+    ``[127.0.0.1]:port`` in ``known_hosts_file``?"""
+    import paramiko
+
+    def check(host: str, fingerprint: str) -> bool:
+        keys = paramiko.HostKeys(known_hosts_file)
+        recorded = {**(keys.lookup(host) or {}), **(keys.lookup(f"[{host}]:{port}") or {})}
+        return any(":".join(f"{b:02x}" for b in key.get_fingerprint()) == fingerprint.lower()
+                   for key in recorded.values())
+
+    return check
 
 
 def _action_xml(inner: str) -> str:
@@ -241,14 +272,21 @@ class NetconfClient:
         self.params = params
         ssh_config = Path(workdir) / f"ssh_config.{params['port']}"
         known = known_hosts_file or params["known_hosts_file"]
-        ssh_config.write_text(f"Host *\n  UserKnownHostsFile {known}\n")
+        # ncclient 0.7.1 narrows the host-key algorithms it offers to the key types it loaded from known_hosts
+        # ("ssh-rsa" for an RSA key), which a server without SHA-1 signatures refuses (fixed on ncclient's main
+        # branch, not released). So ncclient gets an empty known_hosts file and the key is checked against the
+        # real one in unknown_host_cb: same verdict, every RFC 8332 algorithm offered.
+        empty = Path(workdir) / "ssh_known_hosts.empty"
+        empty.write_text("")
+        ssh_config.write_text(f"Host *\n  UserKnownHostsFile {empty}\n")
         kwargs: dict[str, Any] = {"look_for_keys": False, "allow_agent": False}
         if key_filename:
             kwargs["key_filename"] = key_filename
         else:
             kwargs["password"] = params["password"] if password is None else password
         self.m = manager.connect(host=params["host"], port=params["port"], username=params["username"],
-                                 hostkey_verify=hostkey_verify, ssh_config=str(ssh_config), timeout=timeout, **kwargs)
+                                 hostkey_verify=hostkey_verify, ssh_config=str(ssh_config), timeout=timeout,
+                                 unknown_host_cb=_known_host_check(known, params["port"]), **kwargs)
         self.m.timeout = timeout
 
     def __enter__(self) -> "NetconfClient":
@@ -270,6 +308,18 @@ class NetconfClient:
 
     def get(self, flt: str | None = SWM_FILTER):
         return self.m.get(filter=("subtree", flt) if flt else None)
+
+    def get_data(self, flt: str | None = SWM_FILTER, datastore: str = "operational", extra: str = ""):
+        """RFC 8526 <get-data> of ``ds:<datastore>`` with a subtree filter; returns the reply's ``<data>``
+        element (ietf-netconf-nmda namespace). ``extra``: more input XML (config-filter, with-defaults...)."""
+        from lxml import etree
+        from ncclient.xml_ import to_ele
+
+        subtree = f"<subtree-filter>{flt}</subtree-filter>" if flt else ""
+        reply = self.m.dispatch(to_ele(
+            f'<get-data xmlns="{NMDA_NS}" xmlns:ds="{DS_NS}"><datastore>ds:{datastore}</datastore>'
+            f"{subtree}{extra}</get-data>"))
+        return etree.fromstring(reply.xml.encode()).find(f"{{{NMDA_NS}}}data")
 
     def revisions(self) -> dict[int, dict[str, Any]]:
         """{id: {state, version, product-code, hash, url, is-valid, is-active, is-committed, ...}}"""
