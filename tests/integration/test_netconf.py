@@ -275,7 +275,7 @@ def test_proxy_jump_reaches_the_device_through_a_second_ssh_hop(fleet, jump_host
     jump_host.authorized_keys.add((client_key.get_name(), client_key.get_base64()))
     params["ssh_key_file"] = str(key_file)
     with NetconfDevice(params) as device:
-        assert device.versions().active_image.version == "1.0.0"
+        assert device.versions().active_image.version == fleet.state("olt-001")["partitions"]["active"]["version"]
     assert jump_host.forwarded == [f"127.0.0.1:{params['port']}"]
 
 
@@ -286,7 +286,7 @@ def test_ssh_config_proxy_jump_and_the_jump_hosts_host_key_is_checked(fleet, jum
                       f"Host bastion-host\n  HostName 127.0.0.1\n  Port {jump_host.port}\n  User bastion\n")
     jump_host.password = params["password"]  # the same credentials on the bastion
     with NetconfDevice({**params, "host": "olt-001", "ssh_config": str(config)}) as device:
-        assert device.versions().active_image.version == "1.0.0"
+        assert device.versions().active_image.version == fleet.state("olt-001")["partitions"]["active"]["version"]
     assert len(jump_host.forwarded) == 1
 
     # a known_hosts without the jump host: refused at the jump host, before anything reaches the device
@@ -368,3 +368,61 @@ def test_ssh_cut_during_authentication_is_a_connection_failure_not_bad_credentia
     assert info.value.reason == "CONNECTION_LOST", info.value.msg
     assert info.value.retryable and info.value.unreachable
     assert len(accepted) >= 2, "retried within the connect window"
+
+
+# -- the reference-server behaviour and the older ones, each driven end to end ------------------------------------
+MODES = {
+    "olt-001": {},                                   # standard: YANG library 1.1 (content-id), NMDA, RSA host key
+    "olt-002": {"legacy_hello": True},               # modules in <hello>, no YANG library, no NMDA
+    "olt-003": {"yang_library": "1.0"},              # RFC 7895 /modules-state only
+    "olt-004": {"nmda": False, "host_key_type": "rsa"},  # YANG library without ietf-netconf-nmda: <get>
+}
+
+
+@pytest.fixture(scope="module")
+def modes(sim_fleet_module):
+    return sim_fleet_module(4, transport="netconf", faults={"devices": MODES})
+
+
+def test_rsa_ecdsa_and_ed25519_host_keys_with_host_key_checking(modes, tmp_path):
+    types = {d["name"]: d["host_key_type"] for d in modes.devices}
+    assert set(types.values()) == {"rsa", "ecdsa", "ed25519"}, types
+    run = run_playbook("versions.yml", modes.inventory, results_dir=tmp_path / "results")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    for name in types:
+        result = run.results(name)["versions"]
+        assert result.get("failed") is not True and result["active_version"] == "1.0.0", (name, types[name], result)
+    assert all(c["failed"] == 0 and c.get("unreachable", 0) == 0 for c in run.recap.values()), run.recap
+    known = {line.split()[1] for line in Path(host_vars(modes, "olt-001")["swim_known_hosts_file"]).read_text()
+             .splitlines() if line.strip()}
+    assert {"ssh-rsa", "ssh-ed25519"} <= known and any(k.startswith("ecdsa-sha2-") for k in known), known
+
+
+@pytest.mark.parametrize("name, sources, nmda", [
+    ("olt-001", ("hello", "YANG library /yang-library"), True),
+    ("olt-002", ("hello",), False),
+    ("olt-003", ("hello", "YANG library /modules-state"), False),
+    ("olt-004", ("hello", "YANG library /yang-library"), False),
+])
+def test_discovery_path_per_server_kind_and_hardware_class_and_parent(modes, name, sources, nmda):
+    with connect(modes, name) as device:
+        assert device.versions().active_image.version == "1.0.0"
+        assert device.library.sources == sources and device.library.nmda is nmda
+        assert device.dialect.module == "bbf-software-management"
+        assert device.dialect.has_feature("software-management-actions") is not False
+        components = device.inventory()["components"]
+    by_name = {c["name"]: c for c in components}
+    assert by_name["olt-board"]["class"] == "CHASSIS", components
+    assert any(c["parent"] == "olt-board" for c in components), "parent of the components read"
+
+
+def test_standard_and_legacy_servers_upgrade_by_the_same_playbook(modes, target_image, tmp_path):
+    run = run_playbook("record_upgrade.yml", modes.inventory, results_dir=tmp_path / "results",
+                       extra_vars={"image": target_image, "target": "olt-001:olt-002"})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    for name in ("olt-001", "olt-002"):
+        result = run.results(name)
+        assert result["activate"]["changed"] is True, (name, result["activate"])
+        assert result["versions"]["active_version"] == "2.0.0"
+        assert modes.state(name)["partitions"]["active"]["version"] == "2.0.0"
