@@ -12,58 +12,13 @@ operations in ``ops/`` only ever talk to this API, so a task behaves the same on
 from __future__ import annotations
 
 import abc
-import datetime
-import re
 import time
 import typing as t
 from dataclasses import asdict, dataclass, field
 
-# user:password@ in any URL, redacted before a URL reaches a result, a log line or an event.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<cred>[^/@\s]+)@")
-REDACTED = "********"
-
-
-def redact_url(text: t.Any) -> t.Any:
-    """Replace ``user:pass@`` inside every URL in *text* (any string) by ``********@``."""
-    if not isinstance(text, str):
-        return text
-    return _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
-
-
-def url_secrets(value: t.Any) -> set[str]:
-    """The ``user:pass`` parts of every URL found in *value* (strings, nested dicts/lists).
-
-    Added to Ansible's no_log values so that copies Ansible makes itself (the module
-    ``invocation``) are masked too.
-    """
-    found: set[str] = set()
-    if isinstance(value, str):
-        for match in _URL_CREDENTIALS.finditer(value):
-            found.add(match.group("cred"))
-            found.update(part for part in match.group("cred").split(":", 1)[1:] if part)
-    elif isinstance(value, dict):
-        for item in value.values():
-            found |= url_secrets(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            found |= url_secrets(item)
-    return found
-
-
-def redact(value: t.Any) -> t.Any:
-    """Deep copy of *value* with URL credentials redacted in every string."""
-    if isinstance(value, str):
-        return redact_url(value)
-    if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    return value
-
-
-def utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
+# re-exported: other files import these helpers from here
+from .clock import utc_now
+from .redaction import REDACTED, redact, redact_url, url_secrets  # noqa: F401
 
 # Reasons that mean "the device is busy with another operation; the same request may succeed later":
 # DMI's reason, and the model identity every bbf-software-management dialect answers with (any prefix).
@@ -255,7 +210,9 @@ class Device(abc.ABC):
     # -- shared behaviour ---------------------------------------------------------------------
     def wait_until_reachable(self, budget: Budget, operation: str) -> SoftwareVersions:
         """Poll the versions with back-off until the device answers, or fail when *budget* runs out."""
-        delay = 0.2
+        from .transport_base import Backoff  # late: transport_base imports this module
+
+        backoff = Backoff()
         last: DeviceError | None = None
         while True:
             try:
@@ -269,8 +226,7 @@ class Device(abc.ABC):
                 if last is not None:
                     detail += f"; last error: {last.reason} {last.detail}".rstrip()
                 raise DeviceError(self.name, operation, "TIMEOUT", detail, transport=self.transport)
-            time.sleep(min(delay, budget.remaining))
-            delay = min(delay * 1.6, 2.0)
+            backoff.sleep(budget.remaining)
 
     def close(self) -> None:
         """Release the connection."""

@@ -8,9 +8,6 @@ package (``dmi``); nothing here re-declares a protobuf message.
 
 from __future__ import annotations
 
-import threading
-import time
-
 try:
     import grpc
     from dmi import hw_management_service_pb2 as hw_msgs
@@ -30,6 +27,7 @@ from .device import (
     ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
     Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
 )
+from .transport_base import ProgressWatch, retrying
 
 DEFAULT_PORT = 50051
 
@@ -159,26 +157,21 @@ class DmiDevice(Device):
 
     def _unary(self, operation: str, method, request, retry: bool = True):
         """One unary RPC with a deadline; retried with back-off while the device is unreachable."""
-        give_up = time.monotonic() + (self.connect_timeout if retry else 0.0)
-        delay = 0.2
-        while True:
+        def once():
             try:
                 response = method(request, timeout=self.rpc_timeout)
             except grpc.RpcError as exc:
-                error = self._error(operation, exc)
-            else:
-                if getattr(response, "status", None) != ERROR_STATUS:
-                    self._answered = True
-                    return response
-                reason = _reason_name(response)
-                # the manager answers that it cannot reach the box: the device is unreachable, not failed
-                error = DeviceError(self.name, operation, reason, getattr(response, "reason_detail", ""),
-                                    transport=self.transport, retryable=reason in _UNREACHABLE_REASONS,
-                                    unreachable=reason in _UNREACHABLE_REASONS and not self._answered)
-            if not error.retryable or time.monotonic() + delay > give_up:
-                raise error
-            time.sleep(delay)
-            delay = min(delay * 1.6, 2.0)
+                raise self._error(operation, exc) from None
+            if getattr(response, "status", None) != ERROR_STATUS:
+                self._answered = True
+                return response
+            reason = _reason_name(response)
+            # the manager answers that it cannot reach the box: the device is unreachable, not failed
+            raise DeviceError(self.name, operation, reason, getattr(response, "reason_detail", ""),
+                              transport=self.transport, retryable=reason in _UNREACHABLE_REASONS,
+                              unreachable=reason in _UNREACHABLE_REASONS and not self._answered)
+
+        return retrying(once, self.connect_timeout if retry else 0.0)
 
     def _hardware_id(self) -> hw_pb2.HardwareID:
         return hw_pb2.HardwareID(uuid=hw_pb2.Uuid(uuid=self.device_uuid()))
@@ -320,28 +313,16 @@ class DmiDevice(Device):
         """
         history: list[StatusEvent] = []
         call = method(request, timeout=max(budget.remaining, 0.001))
-        stalled = threading.Event()
-        timer: list[threading.Timer] = []
-
-        def arm():
-            for old in timer:
-                old.cancel()
-            timer.clear()
-            wait = budget.next_wait()
-            if budget.stall_timeout and wait < budget.remaining:
-                watchdog = threading.Timer(wait, lambda: (stalled.set(), call.cancel()))
-                watchdog.daemon = True
-                watchdog.start()
-                timer.append(watchdog)
+        watch = ProgressWatch(budget)
 
         def rebooting() -> bool:
             return reboots and any(e.state == REBOOTING_DEVICE for e in history)
 
         try:
-            arm()
+            watch.cancel_on_stall(call.cancel)
             for status in call:
                 self._answered = True
-                arm()
+                watch.progress()
                 event = self._event(status)
                 history.append(event)
                 on_status(event)
@@ -351,7 +332,7 @@ class DmiDevice(Device):
                     raise DeviceError(self.name, operation, event.reason or event.state, event.reason_detail,
                                       transport=self.transport, history=history)
         except grpc.RpcError as exc:
-            if stalled.is_set():
+            if watch.stall_fired.is_set():
                 if rebooting():
                     return self._lost(history, on_status, f"no report for {budget.stall_timeout:g}s during reboot")
                 last = history[-1] if history else None
@@ -369,8 +350,7 @@ class DmiDevice(Device):
                 return self._lost(history, on_status, f"stream closed by the rebooting device ({error.reason})")
             raise error
         finally:
-            for old in timer:
-                old.cancel()
+            watch.stop()
             call.cancel()
         if rebooting():
             return self._lost(history, on_status, "stream ended during reboot")
