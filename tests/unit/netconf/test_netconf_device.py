@@ -17,8 +17,8 @@ IMAGE = ImageSpec(name="swim-olt", version="2.0.0", url="http://user:s3cret@127.
 
 @pytest.fixture(autouse=True)
 def fast(monkeypatch):
-    monkeypatch.setattr(netconf, "POLL_INTERVAL", 0.01)
-    monkeypatch.setattr(netconf, "SETTLE_TIME", 0.1)
+    monkeypatch.setattr(netconf.netconf_followers, "POLL_INTERVAL", 0.01)
+    monkeypatch.setattr(netconf.netconf_followers, "SETTLE_TIME", 0.1)
 
 
 class ScriptedDevice(netconf.NetconfDevice):
@@ -328,3 +328,21 @@ def test_revert_check_mode_says_what_netconf_does():
         assert f"(activate the standby revision{' ' if not commit else ', '}{words}" in result["msg"], result["msg"]
         assert "no sanity checks" not in result["msg"]
         assert [verb for verb, _ in manager.sent if verb != "get"] == [], "check mode sends no action"
+
+
+def test_activate_honours_stall_timeout_while_the_session_is_open():
+    """A device that keeps its session but answers nothing (every read times out) is STALLED after
+    stall_timeout; the restart itself (session closed by the device, connections refused) is excused."""
+    from ncclient.operations.errors import TimeoutExpiredError
+    standby_new = X.BEFORE.replace("0.9.0", "2.0.0")
+    hung = X.ScriptedManager([standby_new, TimeoutExpiredError("late")])
+    device = ScriptedDevice([hung, X.ScriptedManager([TimeoutExpiredError("late")])])
+    with pytest.raises(DeviceError) as info:
+        device.activate(Budget(5, stall_timeout=0.3), lambda e: None)
+    assert info.value.reason == "STALLED" and "while its session was open" in info.value.msg
+
+    restarting = X.ScriptedManager([standby_new], on_action={"activate": drop})
+    device = ScriptedDevice([restarting, refused()])
+    with pytest.raises(DeviceError) as info:
+        device.activate(Budget(0.8, stall_timeout=0.2), lambda e: None)
+    assert info.value.reason == "TIMEOUT", "no progress can come while the device restarts: timeout alone"

@@ -160,7 +160,7 @@ def test_library_is_read_again_only_when_the_content_id_changes(monkeypatch):
     device.versions()
     dialect = device.dialect
     for manager in (same, changed):
-        device._drop()
+        device.session.drop()
         device.versions()
     assert [v for v, _ in same.sent] == ["get-data"], "same content-id: the cached library"
     assert device.dialect is not dialect
