@@ -87,14 +87,14 @@ class _Follower:
     def about(self, notice: Notice, key: str | None) -> bool:
         return self.session.about(notice, self.software, key)
 
-    def late_notice(self, key: str, phase: str, what: str) -> None:
+    def late_notice(self, key: str, phase: str, what: str, state: str = REBOOTING_DEVICE) -> bool:
         """The state already shows the outcome: record the matching notification (replayed after a
         reconnect, or still in flight) in the history when it arrives within a moment."""
         notice = self.session.wait_for(lambda n: self.dialect.phase(n) == phase and self.about(n, key),
                                        min(0.5, self.budget.remaining))
         if notice is not None:
-            state = COMMITTING_IMAGE if phase == "committed" else REBOOTING_DEVICE
             self.emit(state, f"notification {notice.kind}: revision {notice.key} {what}")
+        return notice is not None
 
 
 class DownloadFollower(_Follower):
@@ -164,7 +164,8 @@ class DownloadFollower(_Follower):
             if not (downloaded or (ended and not two_steps)):
                 continue
             if revision.valid is not False and revision.state in ("available", "in-use", ""):
-                if not downloaded:
+                if not downloaded and not (self.session.subscribe and self.late_notice(
+                        revision.key, "downloaded", "downloaded and validated", INSTALLING_IMAGE)):
                     self.emit(INSTALLING_IMAGE, f"{describe_revision(revision)} is {revision.state or 'valid'}")
                 return revision
             return self.failed_revision(revision)
@@ -320,7 +321,7 @@ class BootFollower(_Follower):
             revision = current.revision(running.key)
             if revision is not None and revision.committed:
                 if not committed:
-                    self.late_notice(running.key, "committed", "is committed")
+                    self.late_notice(running.key, "committed", "is committed", COMMITTING_IMAGE)
                 return revision
             if revision is None or not revision.active:
                 raise self.fail(ACTIVATION_FAILED, f"{describe_revision(running)} is no longer active while it was "
