@@ -233,7 +233,12 @@ def test_connection_refused_on_a_closed_loopback_port():
     with pytest.raises(DeviceError) as info:
         device.versions()
     assert info.value.reason == "CONNECTION_REFUSED" and info.value.retryable
+    assert info.value.unreachable, "never answered this Device: Ansible's unreachable"
     assert info.value.msg.startswith("olt-009: GetSoftwareVersion over netconf failed: CONNECTION_REFUSED")
+    device.session.connections = 1  # it answered once (then restarted and never came back): a failure
+    with pytest.raises(DeviceError) as info:
+        device.versions(retry=False)
+    assert info.value.reason == "CONNECTION_REFUSED" and not info.value.unreachable
 
 
 def test_unreadable_known_hosts_file_is_a_clear_error(tmp_path):
