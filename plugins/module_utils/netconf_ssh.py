@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass, field
 
 try:
@@ -103,7 +104,7 @@ class SshSettings:
 
     def apply_config(self, config) -> None:
         """What an OpenSSH client config says for this host; the task's explicit options win."""
-        found = config.lookup(self.host)
+        found = _lookup(config, self.host, self.port or DEFAULT_PORT)
         self.host = found.get("hostname", self.host)
         self.port = self.port or int(found.get("port") or 0)
         self.username = self.username or found.get("user")
@@ -114,6 +115,20 @@ class SshSettings:
             self.proxy_jump = found["proxyjump"]
         if not self.proxy_jump and found.get("proxycommand", "none").lower() != "none":
             self.proxy_command = found["proxycommand"]
+
+
+_CONFIG_LOCK = threading.Lock()
+
+
+def _lookup(config, host: str, port: int) -> dict:
+    """``config.lookup(host)`` with ``%p`` standing for *port* when the file gives none: paramiko expands it
+    to its module default (22), not to the NETCONF port (ncclient works around it the same way)."""
+    with _CONFIG_LOCK:
+        saved, paramiko.config.SSH_PORT = paramiko.config.SSH_PORT, port
+        try:
+            return config.lookup(host)
+        finally:
+            paramiko.config.SSH_PORT = saved
 
 
 def _read_config(path: str):

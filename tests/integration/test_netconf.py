@@ -299,6 +299,19 @@ def test_ssh_config_proxy_jump_and_the_jump_hosts_host_key_is_checked(fleet, jum
     assert not info.value.unreachable and len(jump_host.forwarded) == 1
 
 
+def test_ssh_config_proxy_command(fleet, tmp_path):
+    """ProxyCommand from an ssh_config file (ncclient's own path, given the command's socket)."""
+    variables = host_vars(fleet, "olt-001")
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host olt-001\n  HostName 127.0.0.1\n"
+                      f"  ProxyCommand {sys.executable} -m swim_sim.jumphost --relay %h %p\n")
+    with NetconfDevice({"device_name": "olt-001", "host": "olt-001", "port": variables["swim_port"],
+                        "username": variables["swim_username"], "password": variables["swim_password"],
+                        "known_hosts_file": variables["swim_known_hosts_file"], "ssh_config": str(config),
+                        "connect_timeout": 5}) as device:
+        assert device.versions().active_image.version == fleet.state("olt-001")["partitions"]["active"]["version"]
+
+
 def test_jump_host_forwards_to_loopback_only_and_unreachable_targets_are_unreachable(fleet, jump_host, tmp_path):
     params = through_jump(fleet, "olt-001", jump_host, tmp_path, proxy_jump=f"bastion@127.0.0.1:{jump_host.port}",
                           connect_timeout=0.5)

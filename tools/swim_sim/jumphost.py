@@ -6,6 +6,9 @@ key (``DIR/jumphost_host_key``, created once) and a known_hosts line (``DIR/jump
 ``listening on 127.0.0.1:PORT`` and serves until SIGTERM/SIGINT. Tests use :class:`JumpHost` directly
 (``start()``, ``.port``, ``stop()``). A target that is not a loopback address is refused (administratively
 prohibited): the jump host can never be used to reach anything beyond this machine.
+
+``python -m swim_sim.jumphost --relay HOST PORT`` is a ProxyCommand for tests (what ``nc HOST PORT`` does):
+it connects to a loopback HOST:PORT and relays stdin/stdout to it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
+import select
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 
@@ -163,13 +169,38 @@ class JumpHost:
         threading.Thread(target=_pump, args=(target.recv, channel.sendall, close), daemon=True).start()
 
 
+def relay(host: str, port: int) -> int:
+    """stdin/stdout <-> a loopback host:port, until either side closes (an OpenSSH ProxyCommand)."""
+    if not loopback(host):
+        print(f"refusing {host}:{port}: loopback targets only", file=sys.stderr)
+        return 2
+    target = socket.create_connection((host, port), timeout=10)
+    target.settimeout(None)
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    while True:
+        ready, _, _ = select.select([stdin, target], [], [])
+        if stdin in ready:
+            data = os.read(stdin, CHUNK)
+            if not data:
+                return 0
+            target.sendall(data)
+        if target in ready:
+            data = target.recv(CHUNK)
+            if not data:
+                return 0
+            os.write(stdout, data)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m swim_sim.jumphost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--relay", nargs=2, metavar=("HOST", "PORT"), help="act as a ProxyCommand to HOST:PORT")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--user", default="jump")
     parser.add_argument("--password", default="jump-pw")
     parser.add_argument("--state-dir", default=".", help="where the host key and the known_hosts line go")
     args = parser.parse_args(argv)
+    if args.relay:
+        return relay(args.relay[0], int(args.relay[1]))
     state = Path(args.state_dir)
     key = load_or_create_ed25519(state / "jumphost_host_key")
     jump = JumpHost(key, user=args.user, password=args.password, port=args.port)
