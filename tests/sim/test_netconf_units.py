@@ -177,3 +177,17 @@ def test_bad_netconf_options_are_refused(raw, message):
 
     with pytest.raises(SpecError, match=message):
         _profile(raw)
+
+
+def test_sim_fleet_passes_the_netconf_options_and_the_environment(tmp_path, monkeypatch):
+    from swim_sim.testing import FLEET_ARGS_ENV, SimFleet
+
+    monkeypatch.setenv(FLEET_ARGS_ENV, "--legacy-hello --host-key-type ed25519")
+    command = SimFleet(tmp_path, 3, transport="netconf", host_key_type="rsa", yang_library="1.0",
+                       nmda=False).command()
+    joined = " ".join(command)
+    assert "--host-key-type rsa" in joined and "--yang-library 1.0" in joined and "--no-nmda" in joined
+    assert joined.index("--host-key-type rsa") < joined.index("--legacy-hello --host-key-type ed25519")
+    monkeypatch.delenv(FLEET_ARGS_ENV)
+    plain = SimFleet(tmp_path, 1, transport="netconf").command()
+    assert not {"--legacy-hello", "--host-key-type", "--yang-library", "--no-nmda"} & set(plain)
