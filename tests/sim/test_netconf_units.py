@@ -179,15 +179,12 @@ def test_bad_netconf_options_are_refused(raw, message):
         _profile(raw)
 
 
-def test_sim_fleet_passes_the_netconf_options_and_the_environment(tmp_path, monkeypatch):
-    from swim_sim.testing import FLEET_ARGS_ENV, SimFleet
+def test_sim_fleet_passes_the_netconf_options(tmp_path):
+    from swim_sim.testing import SimFleet
 
-    monkeypatch.setenv(FLEET_ARGS_ENV, "--legacy-hello --host-key-type ed25519")
-    command = SimFleet(tmp_path, 3, transport="netconf", host_key_type="rsa", yang_library="1.0",
-                       nmda=False).command()
-    joined = " ".join(command)
-    assert "--host-key-type rsa" in joined and "--yang-library 1.0" in joined and "--no-nmda" in joined
-    assert joined.index("--host-key-type rsa") < joined.index("--legacy-hello --host-key-type ed25519")
-    monkeypatch.delenv(FLEET_ARGS_ENV)
+    joined = " ".join(SimFleet(tmp_path, 3, transport="netconf", host_key_type="rsa", yang_library="1.0",
+                               nmda=False, legacy_hello=True).command())
+    assert "--host-key-type rsa" in joined and "--yang-library 1.0" in joined
+    assert "--no-nmda" in joined and "--legacy-hello" in joined
     plain = SimFleet(tmp_path, 1, transport="netconf").command()
     assert not {"--legacy-hello", "--host-key-type", "--yang-library", "--no-nmda"} & set(plain)

@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -19,11 +17,6 @@ TIMING_FLAGS = {"download_rate": "--download-rate", "install_time": "--install-t
                 "reboot_time": "--reboot-time", "sanity_time": "--sanity-time"}
 # Small timings that keep test suites fast (seconds; bytes/s).
 FAST_TIMINGS = {"download_rate": 8 * 1024 * 1024, "install_time": 0.2, "reboot_time": 0.3, "sanity_time": 0.2}
-
-
-# Extra `swim-sim fleet` arguments for every SimFleet of a test run, e.g. "--legacy-hello --host-key-type
-# ed25519" to run a suite against the pre-YANG-library NETCONF simulator (docs/simulator.md).
-FLEET_ARGS_ENV = "SWIM_SIM_FLEET_ARGS"
 
 
 def swim_sim_command(*args: str) -> list[str]:
@@ -104,8 +97,7 @@ class SimFleet:
             args += ["--yang-library", self.yang_library]
         if self.nmda is False:
             args.append("--no-nmda")
-        env_args = shlex.split(os.environ.get(FLEET_ARGS_ENV, ""))
-        return swim_sim_command(*args, *env_args, *self.extra_args)
+        return swim_sim_command(*args, *self.extra_args)  # the CLI adds $SWIM_SIM_FLEET_ARGS
 
     def start(self) -> "SimFleet":
         proc = subprocess.run(self.command(), capture_output=True, text=True, timeout=self.start_timeout + 30)
