@@ -118,3 +118,28 @@ def test_fleet_wide_yang_library_and_nmda(sim_fleet):
     with fleet.netconf("olt-001") as client:
         library = client.get('<yang-library xmlns="urn:ietf:params:xml:ns:yang:ietf-yang-library"/>').xml
         assert "ietf-netconf-nmda" not in library and "bbf-software-management" in library
+
+
+def test_rsa_client_keys_authenticate_with_sha2_signatures(sim_fleet, tmp_path):
+    client_key = load_or_create_key(tmp_path / "rsa_client_key", "rsa")
+    authorized = tmp_path / "authorized_keys"
+    authorized.write_text(public_line(client_key) + " test\n")
+    fleet = sim_fleet(1, transport="netconf", host_key_type="ed25519", extra_args=["--authorized-keys", str(authorized)])
+    params = fleet.netconf_params("olt-001")
+    transport = _transport(params)
+    try:
+        transport.auth_publickey(params["username"], client_key)  # paramiko signs with rsa-sha2-*
+        assert transport.is_authenticated()
+    finally:
+        transport.close()
+    # what the server says it accepts for client signatures (RFC 8308 server-sig-algs): no SHA-1 ssh-rsa
+    transport = _transport(params)
+    try:
+        try:  # EXT_INFO follows NEWKEYS; an auth request round trip makes sure it has been read
+            transport.auth_none(params["username"])
+        except paramiko.BadAuthenticationType:
+            pass
+        accepted = transport.server_extensions["server-sig-algs"].decode().split(",")
+        assert {"rsa-sha2-512", "rsa-sha2-256"} <= set(accepted) and "ssh-rsa" not in accepted
+    finally:
+        transport.close()

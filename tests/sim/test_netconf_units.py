@@ -177,3 +177,14 @@ def test_bad_netconf_options_are_refused(raw, message):
 
     with pytest.raises(SpecError, match=message):
         _profile(raw)
+
+
+def test_sim_fleet_passes_the_netconf_options(tmp_path):
+    from swim_sim.testing import SimFleet
+
+    joined = " ".join(SimFleet(tmp_path, 3, transport="netconf", host_key_type="rsa", yang_library="1.0",
+                               nmda=False, legacy_hello=True).command())
+    assert "--host-key-type rsa" in joined and "--yang-library 1.0" in joined
+    assert "--no-nmda" in joined and "--legacy-hello" in joined
+    plain = SimFleet(tmp_path, 1, transport="netconf").command()
+    assert not {"--legacy-hello", "--host-key-type", "--yang-library", "--no-nmda"} & set(plain)

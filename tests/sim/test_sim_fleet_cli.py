@@ -142,3 +142,15 @@ def test_port_in_use_fails_start(tmp_path, sim_fleet):
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{taken}" in result.stderr
     assert not (tmp_path / "p.pid").exists()
+
+
+def test_fleet_args_from_the_environment_win(sim_fleet, monkeypatch):
+    """$SWIM_SIM_FLEET_ARGS is appended to every `swim-sim fleet` command line (also through --detach)."""
+    import json
+
+    monkeypatch.setenv("SWIM_SIM_FLEET_ARGS", "--legacy-hello --host-key-type ed25519")
+    fleet = sim_fleet(3, transport="netconf", host_key_type="rsa")
+    assert [d["host_key_type"] for d in json.loads((fleet.state_dir / "fleet.json").read_text())["devices"]] == \
+        ["ed25519"] * 3
+    with fleet.netconf("olt-001") as client:
+        assert not any("yang-library" in c for c in client.capabilities)

@@ -318,8 +318,20 @@ def cmd_broker(args, argv: list[str]) -> int:
     return _serve_until_signal(args, {"message": message, "bootstrap": broker.bootstrap}, broker.stop)
 
 
+# Extra `fleet` arguments from the environment, after the command line's (so they win), e.g.
+# SWIM_SIM_FLEET_ARGS="--legacy-hello --host-key-type ed25519" runs every fleet of a test suite or molecule
+# scenario as the pre-YANG-library NETCONF simulator (docs/simulator.md).
+FLEET_ARGS_ENV = "SWIM_SIM_FLEET_ARGS"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fleet"] and os.environ.get(FLEET_ARGS_ENV):
+        import shlex
+
+        extra = shlex.split(os.environ[FLEET_ARGS_ENV])
+        if argv[-len(extra):] != extra:  # a detached child gets the parent's argv, already extended
+            argv += extra
     args = build_parser().parse_args(argv)
     from .redact import setup_logging
 

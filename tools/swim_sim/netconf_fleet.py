@@ -1,5 +1,5 @@
-"""The NETCONF part of a fleet: host/client keys, credentials, one SSH port per device,
-the known_hosts file and the per-host inventory variables."""
+"""The NETCONF part of a fleet: host keys per device (RSA, ECDSA, Ed25519), the client key, credentials,
+one SSH port per device, the known_hosts file and the per-host inventory variables."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +14,7 @@ from .ssh_keys import (known_hosts_text, load_or_create_ed25519, load_or_create_
                        read_authorized_keys, write_text_atomic)
 from .spec import HOST_KEY_TYPES, SpecError
 
-HOST_KEY_FILE = "ssh_host_ed25519_key"  # ssh_host_<type>_key, one per key type, shared by the devices of that type
+HOST_KEY_FILE = "ssh_host_{}_key"  # one per key type (rsa, ecdsa, ed25519), shared by the devices of that type
 CLIENT_KEY_FILE = "netconf_client_key"
 KNOWN_HOSTS_FILE = "known_hosts"
 
@@ -49,7 +49,7 @@ class NetconfFleet:
     def _load_host_keys(self) -> None:
         self.key_types = {d.name: self.host_key_type(i, d) for i, d in enumerate(self.devices)}
         for key_type in sorted(set(self.key_types.values())):
-            self.host_keys[key_type] = load_or_create_key(self.state_dir / f"ssh_host_{key_type}_key", key_type)
+            self.host_keys[key_type] = load_or_create_key(self.state_dir / HOST_KEY_FILE.format(key_type), key_type)
 
     def device_key(self, name: str) -> paramiko.PKey:
         return self.host_keys[self.key_types[name]]

@@ -55,10 +55,11 @@ SEND_TIMEOUT = 30.0  # a peer that does not read for this long loses its session
 HELLO_TIMEOUT = 60.0  # a client that sends no <hello> for this long loses its session
 RPC_TIMEOUT = 60.0
 # OpenSSH-like offers (as current OpenSSH/libssh servers make them): no SHA-1 ``ssh-rsa`` signatures for RSA host
-# keys (RFC 8332: rsa-sha2-512/256 only), no CBC ciphers, no MD5 or truncated MACs, no SHA-1 key exchange.
+# keys or RSA client keys (RFC 8332: rsa-sha2-512/256 only), no DSA, no CBC ciphers, no MD5 or truncated MACs, no
+# SHA-1 key exchange.
 DISABLED_ALGORITHMS = {
     "keys": ["ssh-rsa", "ssh-dss"],
-    "pubkeys": ["ssh-dss"],
+    "pubkeys": ["ssh-rsa", "ssh-dss"],
     "ciphers": ["aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc", "blowfish-cbc"],
     "macs": ["hmac-md5", "hmac-md5-96", "hmac-sha1-96"],
     "kex": ["diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"],

@@ -97,7 +97,7 @@ class SimFleet:
             args += ["--yang-library", self.yang_library]
         if self.nmda is False:
             args.append("--no-nmda")
-        return swim_sim_command(*args, *self.extra_args)
+        return swim_sim_command(*args, *self.extra_args)  # the CLI adds $SWIM_SIM_FLEET_ARGS
 
     def start(self) -> "SimFleet":
         proc = subprocess.run(self.command(), capture_output=True, text=True, timeout=self.start_timeout + 30)
