@@ -106,8 +106,7 @@ def test_target_selection_follows_the_announced_features():
     user_only = D.Module("bbf-software-management", "2025-07-02", X.SWM,
                          frozenset({"software-management-actions", "download-target-selection-by-user"}))
     dialect, _ = choose(library(user_only))
-    device = ScriptedDevice([X.ScriptedManager([X.BEFORE])])
-    software = device._software("x") if device.versions() else None
+    software = ScriptedDevice([X.ScriptedManager([X.BEFORE])])._software("GetSoftwareVersion")
     # the software's capability identities list both cases; the schema (features) has only by-user
     xml = etree.tostring(dialect.download_action(software, "http://127.0.0.1/i.img",
                                                  software.revision("1"))).decode()
@@ -152,14 +151,14 @@ def test_library_read_falls_back_to_get_and_to_modules_state():
     assert [v for v, _ in v10.sent] == ["get modules-state", "get"], "1.0: /modules-state first, with <get>"
 
 
-def test_library_is_read_again_only_when_the_content_id_changes(monkeypatch):
+def test_library_is_read_again_only_when_the_content_id_changes():
     first = standard([X.BEFORE])
     same = standard([X.BEFORE])
     changed = standard([X.BEFORE], content_id="c-2")
     device = ScriptedDevice([first, same, changed])
     device.versions()
     dialect = device.dialect
-    for manager in (same, changed):
+    for _reconnect in (same, changed):
         device.session.drop()
         device.versions()
     assert [v for v, _ in same.sent] == ["get-data"], "same content-id: the cached library"
@@ -192,7 +191,7 @@ def test_legacy_hello_server_keeps_working_without_a_library_read():
     assert device.library.sources == ("hello",) and [v for v, _ in manager.sent] == ["get"]
 
 
-def test_download_over_a_standard_server(monkeypatch):
+def test_download_over_a_standard_server():
     manager = standard([X.BEFORE, X.DOWNLOADED], actions={"download": X.DOWNLOAD_OUTPUT})
     history = ScriptedDevice([manager]).download(IMAGE, Budget(5), lambda e: None)
     assert history[-1].state == "UPGRADE_COMPLETE"
