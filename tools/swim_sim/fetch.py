@@ -42,7 +42,8 @@ class FetchResult:
 ChunkHook = Callable[[int, "int | None", bytes], bytes]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether *host* is localhost or a loopback address (the only targets the simulator reaches)."""
     if host == "localhost":
         return True
     try:
@@ -69,7 +70,7 @@ def validate_url(url: str) -> None:
                                     "only http:// and file:// are supported")
     if not parts.hostname:
         raise FetchError("request", f"URL {url} has no host")
-    if not _is_loopback(parts.hostname):
+    if not is_loopback(parts.hostname):
         raise FetchError("request", f"host {parts.hostname} in {url} is not a loopback address; "
                                     "the simulator only fetches from 127.0.0.1")
 

@@ -14,7 +14,6 @@ it connects to a loopback HOST:PORT and relays stdin/stdout to it.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import select
@@ -26,19 +25,11 @@ from pathlib import Path
 
 import paramiko
 
+from .fetch import is_loopback
 from .ssh_keys import load_or_create_ed25519, public_line, write_text_atomic
 
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)  # probes and resets are not errors here
 CHUNK = 32768
-
-
-def loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Server(paramiko.ServerInterface):
@@ -62,7 +53,7 @@ class _Server(paramiko.ServerInterface):
 
     def check_channel_direct_tcpip_request(self, chanid, origin, destination):
         host, port = destination
-        if not loopback(host):
+        if not is_loopback(host):
             self.jump.refused.append(f"{host}:{port}")
             return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
         try:
@@ -171,7 +162,7 @@ class JumpHost:
 
 def relay(host: str, port: int) -> int:
     """stdin/stdout <-> a loopback host:port, until either side closes (an OpenSSH ProxyCommand)."""
-    if not loopback(host):
+    if not is_loopback(host):
         print(f"refusing {host}:{port}: loopback targets only", file=sys.stderr)
         return 2
     target = socket.create_connection((host, port), timeout=10)
