@@ -23,7 +23,9 @@ import os
 import re
 import tempfile
 
-from .device import is_busy_reason, redact, utc_now
+from .clock import utc_now
+from .device import is_busy_reason
+from .redaction import redact
 
 STAGES = ("precheck", "backup", "download", "activate", "verify", "postcheck", "rollback")
 STATES = ("running", "ok", "failed", "skipped")

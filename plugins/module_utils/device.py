@@ -16,9 +16,8 @@ import time
 import typing as t
 from dataclasses import asdict, dataclass, field
 
-# re-exported: other files import these helpers from here
 from .clock import utc_now
-from .redaction import REDACTED, redact, redact_url, url_secrets  # noqa: F401
+from .redaction import redact_url
 
 # Reasons that mean "the device is busy with another operation; the same request may succeed later":
 # DMI's reason, and the model identity every bbf-software-management dialect answers with (any prefix).

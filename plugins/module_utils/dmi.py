@@ -25,8 +25,9 @@ else:
 
 from .device import (
     ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
-    Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
+    Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent,
 )
+from .redaction import redact_url
 from .transport_base import ProgressWatch, retrying
 
 DEFAULT_PORT = 50051

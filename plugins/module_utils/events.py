@@ -12,7 +12,7 @@ Two producers share the envelope built by :class:`EventStream`:
   configure a bus (``swim_kafka_bootstrap_servers``) and which forwards every progress report
   (DMI ImageStatus, NETCONF notification) of a download/activate/revert as it arrives.
 
-Every event passes :func:`~.device.redact` here, before it is queued, spooled or sent.
+Every event passes :func:`~.redaction.redact` here, before it is queued, spooled or sent.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import threading
 import typing as t
 import uuid
 
-from .device import StatusEvent, redact, redact_url, utc_now
+from .clock import utc_now
+from .device import StatusEvent
+from .redaction import redact, redact_url
 
 SCHEMA_VERSION = 1
 DEFAULT_STATUS_TOPIC = "swim.image-status"

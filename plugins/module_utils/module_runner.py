@@ -13,7 +13,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from .campaign_record import RECORD_ARGSPEC
 from .connection import CONNECTION_ARGSPEC
-from .device import url_secrets
+from .redaction import url_secrets
 from .ops.common import OperationContext, execute
 
 

@@ -25,12 +25,13 @@ from . import netconf_followers, netconf_ssh
 from .clock import parse_time
 from .device import (
     ACTIVATION_COMPLETE, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED, Budget, Device, DeviceError, Image,
-    ImageSpec, SoftwareVersions, StatusCallback, StatusEvent, redact_url,
+    ImageSpec, SoftwareVersions, StatusCallback, StatusEvent,
 )
 from .netconf_dialects.base import Dialect, Revision, Software, etree
 from .netconf_followers import COMMITTING_IMAGE, COPYING_IMAGE, BootFollower, DownloadFollower, describe_revision
 from .netconf_session import NetconfSession
 from .netconf_ssh import SSH_IMPORT_ERROR, SshSettings
+from .redaction import redact_url
 
 NCCLIENT_IMPORT_ERROR = SSH_IMPORT_ERROR
 DEFAULT_PORT = netconf_ssh.DEFAULT_PORT
@@ -118,7 +119,7 @@ class NetconfDevice(Device):
             settings = SshSettings.from_params(params)
         except netconf_ssh.ConnectFailure as failure:
             raise DeviceError(self.name, "connect", failure.reason, failure.detail, transport=self.transport) from None
-        self.session = NetconfSession(self.name, settings, opener=lambda operation: self._open_manager(operation))
+        self.session = NetconfSession(self.name, settings, opener=self._open_manager)
         self.host, self.port = settings.host, settings.port
         self.component = params.get("netconf_component") or None
         self.software_name = params.get("netconf_software") or None
@@ -153,12 +154,12 @@ class NetconfDevice(Device):
         if not found:
             wanted = f"software {self.software_name} " if self.software_name else "software "
             raise self.session.error(operation, "NO_SOFTWARE",
-                              f"the device reports no {wanted}under {where} in {self.session.dialect.module}")
+                                     f"the device reports no {wanted}under {where} in {self.session.dialect.module}")
         if len(found) > 1:
             names = ", ".join(s.label for s in found)
             raise self.session.error(operation, "AMBIGUOUS_SOFTWARE",
-                              f"the device manages several software ({names}); set swim_netconf_component "
-                              "and swim_netconf_software to choose one")
+                                     f"the device manages several software ({names}); set swim_netconf_component "
+                                     "and swim_netconf_software to choose one")
         return found[0]
 
     def _session_for_filter(self, operation: str, retry: bool) -> None:
@@ -228,8 +229,8 @@ class NetconfDevice(Device):
                         if r is not active and not r.committed), None)
         self.session.begin(operation)
         try:
-            reply = self.session.action(operation, "download action", dialect.download_action(software, image.url,
-                                                                                               replace))
+            request = dialect.download_action(software, image.url, replace)
+            reply = self.session.action(operation, "download action", request)
             key = dialect.download_reply(reply, software) or dialect.download_key(software, image.url, replace)
             emit(COPYING_IMAGE, f"download of {image.name} {image.version} from {redact_url(image.url)} into "
                                 f"{'revision ' + key if key else 'a revision chosen by the device'} started")

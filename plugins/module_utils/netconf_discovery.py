@@ -143,8 +143,7 @@ def parse_yang_library(data) -> tuple[list[Module], str] | None:
     if library is None:
         return None
     sets = {text(s, LIBRARY_NS, "name") or "": s for s in library.findall(qn(LIBRARY_NS, "module-set"))}
-    schemas = {text(s, LIBRARY_NS, "name") or "": [m.text.strip() for m in s.findall(qn(LIBRARY_NS, "module-set"))
-                                                     if m.text]
+    schemas = {text(s, LIBRARY_NS, "name") or "": [m.text.strip() for m in s.findall(qn(LIBRARY_NS, "module-set")) if m.text]
                for s in library.findall(qn(LIBRARY_NS, "schema"))}
     datastores = {_identity_local(text(d, LIBRARY_NS, "name")): text(d, LIBRARY_NS, "schema") or ""
                   for d in library.findall(qn(LIBRARY_NS, "datastore"))}

@@ -12,6 +12,11 @@ from __future__ import annotations
 import datetime
 import time
 
+try:
+    from ncclient.operations import errors as nc_operation_errors
+except ImportError:  # netconf_ssh.SSH_IMPORT_ERROR reports the missing library when a task uses NETCONF
+    nc_operation_errors = None
+
 from . import netconf_ssh
 from .clock import parse_time, rfc3339
 from .device import DeviceError
@@ -21,8 +26,9 @@ from .netconf_discovery import (
     MODULES_STATE_FILTER, YANG_LIBRARY_FILTER, Library, get_data_element, hello_modules, library_capability, merge,
     parse_modules_state, parse_yang_library, reply_data,
 )
-from .netconf_ssh import close_manager, nc_operation_errors, nc_transport_errors
+from .netconf_ssh import close_manager, nc_transport_errors
 from .transport_base import retrying
+
 
 REPLAY_MARGIN = 2.0  # seconds of clock slack when replayed notifications are matched to an operation
 NOTIFICATION_CAP = "urn:ietf:params:netconf:capability:notification:1.0"
@@ -118,8 +124,8 @@ class NetconfSession:
                 modules, content_id = parsed
                 return merge(hello, modules, f"YANG library {where}", announced.content_id or content_id)
             tried.append(f"{verb} {where}: no data")
-        return Library(modules=tuple(hello), sources=("hello", f"YANG library {announced.version} (unreadable: "
-                                                                 f"{'; '.join(tried)})"))
+        unreadable = f"YANG library {announced.version} (unreadable: {'; '.join(tried)})"
+        return Library(modules=tuple(hello), sources=("hello", unreadable))
 
     def _no_model(self, library: Library, problems: list[str]) -> str:
         names = sorted({f"{m.name}@{m.revision}" if m.revision else m.name for m in library.modules if m.implemented})

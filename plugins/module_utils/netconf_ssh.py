@@ -25,12 +25,11 @@ try:
     import paramiko
     from ncclient import manager as nc_manager
     from ncclient.operations import RaiseMode
-    from ncclient.operations import errors as nc_operation_errors
     from ncclient.transport import SSHSession
     from ncclient.transport import errors as nc_transport_errors
 except ImportError as exc:  # reported by the transport, only when a task uses NETCONF
     SSH_IMPORT_ERROR: ImportError | None = exc
-    paramiko = nc_manager = nc_operation_errors = nc_transport_errors = RaiseMode = None
+    paramiko = nc_manager = nc_transport_errors = RaiseMode = None
     SSHSession = HostKeysBase = object
 else:
     SSH_IMPORT_ERROR = None

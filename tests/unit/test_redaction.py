@@ -1,6 +1,7 @@
 """Credentials in URLs never leave a result."""
 
-from ansible_collections.escalator.swim.plugins.module_utils.device import DeviceError, redact, redact_url
+from ansible_collections.escalator.swim.plugins.module_utils.device import DeviceError
+from ansible_collections.escalator.swim.plugins.module_utils.redaction import redact, redact_url
 
 
 def test_redact_url_variants():

@@ -12,7 +12,7 @@ import math
 import typing as t
 from collections.abc import Mapping
 
-from ..device import redact_url
+from ..redaction import redact_url
 from . import schema as s
 
 

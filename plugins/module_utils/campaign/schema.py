@@ -12,7 +12,7 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
-from ..device import redact_url
+from ..redaction import redact_url
 
 CAMPAIGN_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Step names end up in group names and file names: no spaces, no path separators.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import typing as t
 from collections.abc import Mapping
 
-from ..device import REDACTED
+from ..redaction import REDACTED
 from ..ops.common import SHA256, URL
 from . import schema as s
 from .checks import (Problems, boolean, check_timeouts, duration, join, kind, mapping, number, size, string_list,

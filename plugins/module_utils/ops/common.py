@@ -15,7 +15,8 @@ from ansible.module_utils.common.parameters import remove_values
 
 from ..campaign_record import RecordError, StageRecorder
 from ..connection import open_device
-from ..device import Budget, Device, DeviceError, SoftwareVersions, StatusEvent, redact, url_secrets
+from ..device import Budget, Device, DeviceError, SoftwareVersions, StatusEvent
+from ..redaction import redact, url_secrets
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 # Schemes a device manager can fetch from (DMI examples use sftp; the simulator serves http/file).

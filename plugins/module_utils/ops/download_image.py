@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from ..device import DeviceError, ImageSpec, redact_url
+from ..device import DeviceError, ImageSpec
+from ..redaction import redact_url
 from .common import check_image_args, describe, partitions_diff
 
 ARGUMENT_SPEC = {

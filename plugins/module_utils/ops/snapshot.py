@@ -8,7 +8,8 @@ import json
 import os
 import tempfile
 
-from ..device import DeviceError, utc_now
+from ..clock import utc_now
+from ..device import DeviceError
 from ..snapshot_compare import SCHEMA_VERSION, compare
 from .common import ArgumentError
 
