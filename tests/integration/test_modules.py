@@ -1,7 +1,7 @@
 """The five device modules through real ansible-playbook against a real simulator fleet.
 
 Every scenario runs once per transport (the ``transport`` fixture: DMI gRPC and NETCONF over SSH):
-the playbooks are the same, only the fleet's ``swim_transport`` differs. Where the transports
+the playbooks are the same, only the fleet's ``ansible_connection`` differs. Where the transports
 name a reason differently (DMI reason vs bbf-software-management error identity), the expected
 reason is looked up per transport.
 """
@@ -191,10 +191,11 @@ def test_bad_input_fails_cleanly_without_device_call(sim_fleet, transport, targe
 
 
 def test_module_defaults_action_group(sim_fleet, transport, tmp_path):
+    """The port from the play keyword `port` (no ansible_port), the device name from the inventory hostname."""
     fleet = sim_fleet(1, transport=transport)
     inventory = yaml.safe_load(fleet.inventory.read_text())
     host = inventory["all"]["children"]["swim_fleet"]["hosts"]["olt-001"]
-    port = host.pop("swim_port")
+    port = host.pop("ansible_port")
     host.pop("swim_device_name")
     bare = tmp_path / "bare.yml"
     bare.write_text(yaml.safe_dump(inventory))
