@@ -69,6 +69,9 @@ def test_campaign_over_a_large_fleet_with_five_percent_faults(sim_fleet, image_s
         version = fleet.state(name)["partitions"]["active"]["version"]
         assert version == (TARGET["version"] if expected == "upgraded" else OLD), (name, version)
         assert known_good(fleet, name), name
+    # an unreachable device is Ansible's unreachable in the recap (issue 15), and only that device
+    unreachable = {name for name, spec in faulty.items() if spec[0] == "unreachable"}
+    assert unreachable and {host for host, counts in run.recap.items() if counts["unreachable"]} == unreachable, run.recap
     log = campaign.log()
     assert {entry["device"] for entry in log} == {d["name"] for d in fleet.devices}
     assert not campaign.locks()
