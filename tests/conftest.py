@@ -5,7 +5,15 @@ topic; add new ones at the end of a section with a one-line docstring.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from ansible.plugins.loader import init_plugin_loader
+
+# Install ansible-core's collection finder (with .collections/, where `make setup` links this checkout)
+# before any test imports ansible_collections.escalator.swim: tests that load plugins through Ansible's
+# own loaders (the connection plugins, tests/property/action_harness.py) then see the same modules.
+init_plugin_loader([str(Path(__file__).resolve().parents[1] / ".collections")])
 
 from swim_sim.broker import TansuBroker
 from swim_sim.images import ImageServer

@@ -103,6 +103,7 @@ class DmiDevice(Device):
         self.rpc_timeout = float(params.get("rpc_timeout") or 30.0)
         self.connect_timeout = float(params.get("connect_timeout") or 10.0)
         self._answered = False  # the manager answered an RPC of this Device (unreachable is no longer possible)
+        self._device_answered = False  # ... an RPC about the device itself (not the manager's own GetManagedDevices)
         self._inventory_cache = None
         host, port = params["host"], params.get("port") or DEFAULT_PORT
         target = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
@@ -156,8 +157,12 @@ class DmiDevice(Device):
                            history=history, retryable=code in _RETRYABLE_CODES,
                            unreachable=code in _NOT_REACHED_CODES and not self._answered)
 
-    def _unary(self, operation: str, method, request, retry: bool = True):
-        """One unary RPC with a deadline; retried with back-off while the device is unreachable."""
+    def _unary(self, operation: str, method, request, retry: bool = True, about_device: bool = True):
+        """One unary RPC with a deadline; retried with back-off while the device is unreachable.
+
+        *about_device*: the answer comes from the device (through its manager); False for the manager's own
+        lookups, after which a DEVICE_UNREACHABLE still means the device never answered this Device.
+        """
         def once():
             try:
                 response = method(request, timeout=self.rpc_timeout)
@@ -165,12 +170,13 @@ class DmiDevice(Device):
                 raise self._error(operation, exc) from None
             if getattr(response, "status", None) != ERROR_STATUS:
                 self._answered = True
+                self._device_answered = self._device_answered or about_device
                 return response
             reason = _reason_name(response)
             # the manager answers that it cannot reach the box: the device is unreachable, not failed
             raise DeviceError(self.name, operation, reason, getattr(response, "reason_detail", ""),
                               transport=self.transport, retryable=reason in _UNREACHABLE_REASONS,
-                              unreachable=reason in _UNREACHABLE_REASONS and not self._answered)
+                              unreachable=reason in _UNREACHABLE_REASONS and not self._device_answered)
 
         return retrying(once, self.connect_timeout if retry else 0.0)
 
@@ -181,7 +187,7 @@ class DmiDevice(Device):
         """The DMI uuid: given, found among the managed devices by name, or from StartManagingDevice."""
         if self.uuid:
             return self.uuid
-        managed = self._unary("GetManagedDevices", self._hw.GetManagedDevices, empty_pb2.Empty())
+        managed = self._unary("GetManagedDevices", self._hw.GetManagedDevices, empty_pb2.Empty(), about_device=False)
         for device in managed.devices:
             if device.info.name == self.name:
                 self.uuid = device.device_uuid.uuid
@@ -223,7 +229,7 @@ class DmiDevice(Device):
                         raise DeviceError(self.name, "GetPhysicalInventory", _reason_name(response),
                                           response.reason_detail, transport=self.transport,
                                           retryable=_reason_name(response) in _UNREACHABLE_REASONS)
-                    self._answered = True
+                    self._answered = self._device_answered = True
                     self._inventory_cache = response.inventory
                     break
             except grpc.RpcError as exc:
@@ -322,7 +328,7 @@ class DmiDevice(Device):
         try:
             watch.cancel_on_stall(call.cancel)
             for status in call:
-                self._answered = True
+                self._answered = self._device_answered = True
                 watch.progress()
                 event = self._event(status)
                 history.append(event)

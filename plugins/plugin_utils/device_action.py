@@ -3,7 +3,9 @@
 """Base of the device modules' action plugins.
 
 PRIVATE to the collection. Device I/O happens in the worker process Ansible forked for the task
-(gRPC channels are created after that fork, never before).
+(gRPC channels are created after that fork, never before). How to reach the device is the task's
+connection (escalator.swim.dmi or escalator.swim.netconf, plugins/connection/): its options, filled by
+Ansible from the inventory, are the device parameters.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import importlib
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import RECORD_ARGSPEC, RECORD_VARS
-from ansible_collections.escalator.swim.plugins.module_utils.connection import CONNECTION_ARGSPEC, CONNECTION_VARS
+from ansible_collections.escalator.swim.plugins.module_utils.connection import TASK_CONNECTION_ARGSPEC
 from ansible_collections.escalator.swim.plugins.module_utils.events import status_publisher
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
 from ansible_collections.escalator.swim.plugins.plugin_utils.controller_action import ControllerAction
+from ansible_collections.escalator.swim.plugins.plugin_utils.legacy_connection import (
+    LegacyConnectionError, device_connection)
 
 TRANSPORT_MODULES = ("dmi", "netconf")
 
@@ -40,10 +44,10 @@ preload_transports()
 
 
 class DeviceAction(ControllerAction):
-    """A device module: connection options from swim_* inventory variables, status events to Kafka."""
+    """A device module: the device from the task's connection, status events to Kafka."""
 
     def argument_spec(self) -> dict:
-        return {**CONNECTION_ARGSPEC, **RECORD_ARGSPEC, **self.OPERATION.ARGUMENT_SPEC}
+        return {**TASK_CONNECTION_ARGSPEC, **RECORD_ARGSPEC, **self.OPERATION.ARGUMENT_SPEC}
 
     def task_args(self, task_vars: dict) -> dict:
         args = super().task_args(task_vars)
@@ -51,13 +55,28 @@ class DeviceAction(ControllerAction):
             args["record"] = self.fill_from_vars(args["record"], RECORD_VARS, task_vars)
         return args
 
-    def task_vars_map(self) -> dict:
-        return {**CONNECTION_VARS, **getattr(self.OPERATION, "TASK_VARS", {})}
+    def perform(self, params: dict, task_vars: dict, no_log_values, result: dict) -> None:
+        host = task_vars.get("inventory_hostname", "?")
+        try:
+            connection = device_connection(self, task_vars)
+            device_params = connection.device_params(fallback_name=host)
+        except LegacyConnectionError as exc:
+            result.update(failed=True, changed=False, msg=f"{host}: {exc}")
+            return
+        # connect_timeout / rpc_timeout given on the task (a campaign step's timeouts) win for this task
+        overrides = {key: params[key] for key in TASK_CONNECTION_ARGSPEC if params.get(key) is not None}
+        self._device_connection = connection
+        no_log_values = set(no_log_values) | {str(device_params[key]) for key in ("password",)
+                                              if device_params.get(key)}
+        super().perform({**params, **device_params, **overrides}, task_vars, no_log_values, result)
+        if result.get("unreachable"):
+            # Ansible's unreachable (recap unreachable=1, no rescue): the device never answered, nothing was done
+            result.pop("failed", None)
 
     def make_context(self, params: dict, task_vars: dict) -> OperationContext:
         self._publisher = self._status_publisher(task_vars, params)
         return OperationContext(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff),
-                                on_status=self._publisher)
+                                on_status=self._publisher, device_factory=self._device_connection.device)
 
     def finish(self, context: OperationContext, result: dict, task_vars: dict) -> None:
         publisher = getattr(self, "_publisher", None)

@@ -95,7 +95,7 @@ def test_rollback_playbook_reverts_a_finished_campaign_then_does_nothing(sim_fle
 
     # Without a campaign: versions only, and an unreachable device is a line of the report, not a failure.
     inventory = yaml.safe_load(fleet.inventory.read_text())
-    inventory["all"]["children"]["swim_fleet"]["children"]["a"]["hosts"]["olt-003"]["swim_port"] = 1
+    inventory["all"]["children"]["swim_fleet"]["children"]["a"]["hosts"]["olt-003"]["ansible_port"] = 1
     fleet.inventory.write_text(yaml.safe_dump(inventory))
     plain = run_playbook("escalator.swim.version_report", fleet.inventory, env=env,
                          extra_vars={"swim_report_dest": str(report_file)})

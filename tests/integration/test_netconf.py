@@ -80,14 +80,14 @@ def versions(inventory: Path, tmp_path: Path, target: str = "olt-001") -> dict:
 
 def test_fleet_inventory_selects_netconf_with_host_key_checking(fleet):
     variables = host_vars(fleet, "olt-001")
-    assert variables["swim_transport"] == "netconf"
-    assert Path(variables["swim_known_hosts_file"]).read_text().startswith(f"[127.0.0.1]:{variables['swim_port']} ")
-    assert "swim_host_key_checking" not in variables, "checking must be on by default, not switched on by the fleet"
+    assert variables["ansible_connection"] == "escalator.swim.netconf"
+    assert Path(variables["swim_known_hosts_file"]).read_text().startswith(f"[127.0.0.1]:{variables['ansible_port']} ")
+    assert "ansible_host_key_checking" not in variables, "checking must be on by default, not switched on by the fleet"
 
 
 def test_wrong_host_key_is_refused(fleet, tmp_path):
     impostor = paramiko.Ed25519Key(filename=str(_new_key(tmp_path / "impostor_host_key")))
-    port = host_vars(fleet, "olt-001")["swim_port"]
+    port = host_vars(fleet, "olt-001")["ansible_port"]
     known = tmp_path / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {impostor.get_name()} {impostor.get_base64()}\n")
     result = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known)), tmp_path)
@@ -101,7 +101,7 @@ def test_wrong_host_key_is_refused(fleet, tmp_path):
     assert unknown["failed"] is True and "HOST_KEY_UNKNOWN" in unknown["msg"]
 
     # the explicit lab opt-out connects whatever the key
-    lab = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known), swim_host_key_checking=False),
+    lab = versions(inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known), ansible_host_key_checking=False),
                    tmp_path)
     assert lab.get("failed") is not True and lab["active_version"] == "1.0.0", lab
 
@@ -114,7 +114,7 @@ def test_known_hosts_entry_of_another_key_type_is_host_key_mismatch(fleet, tmp_p
     other = paramiko.RSAKey.generate(2048) if recorded != "ssh-rsa" else \
         paramiko.Ed25519Key(filename=str(_new_key(tmp_path / "other_key")))
     known = tmp_path / "known_hosts_other_type"
-    known.write_text(f"[127.0.0.1]:{variables['swim_port']} {other.get_name()} {other.get_base64()}\n")
+    known.write_text(f"[127.0.0.1]:{variables['ansible_port']} {other.get_name()} {other.get_base64()}\n")
     run = run_playbook("versions.yml", inventory_with(fleet, tmp_path, swim_known_hosts_file=str(known)),
                        results_dir=tmp_path / "results", extra_vars={"target": "olt-001"})
     assert "Traceback" not in run.stdout + run.stderr and "paramiko" not in run.stdout + run.stderr
@@ -125,14 +125,14 @@ def test_known_hosts_entry_of_another_key_type_is_host_key_mismatch(fleet, tmp_p
 
 
 def test_bad_credentials_and_key_authentication(fleet, tmp_path):
-    bad = versions(inventory_with(fleet, tmp_path, swim_password="not-the-password"), tmp_path)
+    bad = versions(inventory_with(fleet, tmp_path, ansible_password="not-the-password"), tmp_path)
     assert bad["failed"] is True
     assert bad["msg"].startswith("olt-001: GetSoftwareVersion over netconf failed: AUTHENTICATION_FAILED")
     assert "not-the-password" not in json.dumps(bad)
 
     key_file = fleet.state_dir / "netconf_client_key"
     assert key_file.exists(), "the fleet writes a client key allowed on every device"
-    by_key = versions(inventory_with(fleet, tmp_path, swim_password=None, swim_ssh_key_file=str(key_file)), tmp_path)
+    by_key = versions(inventory_with(fleet, tmp_path, ansible_password=None, ansible_private_key_file=str(key_file)), tmp_path)
     assert by_key.get("failed") is not True and by_key["active_version"] == "1.0.0", by_key
 
 
@@ -145,8 +145,8 @@ def test_device_without_the_software_model_is_refused_clearly(fleet, tmp_path):
 
 def connect(fleet, name: str) -> NetconfDevice:
     variables = host_vars(fleet, name)
-    return NetconfDevice({"device_name": name, "host": "127.0.0.1", "port": variables["swim_port"],
-                          "username": variables["swim_username"], "password": variables["swim_password"],
+    return NetconfDevice({"device_name": name, "host": "127.0.0.1", "port": variables["ansible_port"],
+                          "username": variables["ansible_user"], "password": variables["ansible_password"],
                           "known_hosts_file": variables["swim_known_hosts_file"], "connect_timeout": 5})
 
 
@@ -260,8 +260,8 @@ def through_jump(fleet, name: str, jump, tmp_path: Path, **overrides) -> dict:
     variables = host_vars(fleet, name)
     known = tmp_path / "known_hosts_with_jump"
     known.write_text(Path(variables["swim_known_hosts_file"]).read_text() + jump.known_hosts_line())
-    return {"device_name": name, "host": "127.0.0.1", "port": variables["swim_port"],
-            "username": variables["swim_username"], "password": variables["swim_password"],
+    return {"device_name": name, "host": "127.0.0.1", "port": variables["ansible_port"],
+            "username": variables["ansible_user"], "password": variables["ansible_password"],
             "known_hosts_file": str(known), "connect_timeout": 5, **overrides}
 
 
@@ -305,8 +305,8 @@ def test_ssh_config_proxy_command(fleet, tmp_path):
     config = tmp_path / "ssh_config"
     config.write_text(f"Host olt-001\n  HostName 127.0.0.1\n"
                       f"  ProxyCommand {sys.executable} -m swim_sim.jumphost --relay %h %p\n")
-    with NetconfDevice({"device_name": "olt-001", "host": "olt-001", "port": variables["swim_port"],
-                        "username": variables["swim_username"], "password": variables["swim_password"],
+    with NetconfDevice({"device_name": "olt-001", "host": "olt-001", "port": variables["ansible_port"],
+                        "username": variables["ansible_user"], "password": variables["ansible_password"],
                         "known_hosts_file": variables["swim_known_hosts_file"], "ssh_config": str(config),
                         "connect_timeout": 5}) as device:
         assert device.versions().active_image.version == fleet.state("olt-001")["partitions"]["active"]["version"]

@@ -1,8 +1,11 @@
 """Run the collection's real action plugins in-process (argument validation, variable lookup, operation,
 result shaping), with a recording fake device in place of the transport.
 
-Only the transport is replaced: ``ops.common.open_device`` (what OperationContext opens) becomes a factory
-that records the connection parameters it was given and returns a :class:`RecordingDevice`.
+Only the transport is replaced: ``open_device`` (what the task's connection plugin opens) becomes a factory
+that records the connection parameters it was given and returns a :class:`RecordingDevice`. The connection
+is the real plugin: the one ``ansible_connection`` names in the task variables, its options set from them
+as ansible-core's TaskExecutor sets them, or without ``ansible_connection`` the ``local`` connection of an
+old-style inventory (swim_transport).
 """
 
 from __future__ import annotations
@@ -12,18 +15,22 @@ import math
 import re
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
 for extra in (ROOT / ".collections", ROOT / "tests" / "unit"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from ansible import constants as C  # noqa: E402
+from ansible.errors import AnsibleError  # noqa: E402
 from ansible.parsing.dataloader import DataLoader  # noqa: E402
+from ansible.playbook.play_context import PlayContext  # noqa: E402
+from ansible.plugins.loader import connection_loader  # noqa: E402
 from ansible.template import Templar  # noqa: E402
 
 from ansible_collections.escalator.swim.plugins.module_utils.device import DeviceError  # noqa: E402
 from ansible_collections.escalator.swim.plugins.module_utils.ops import common  # noqa: E402
+from ansible_collections.escalator.swim.plugins.plugin_utils import _connection_base  # noqa: E402
 from fake_device import FakeDevice  # noqa: E402
 
 DEVICE_MODULES = ("sw_version", "download_image", "activate_image", "revert_image", "snapshot")
@@ -75,20 +82,33 @@ def action_class(module: str):
     return importlib.import_module(f"ansible_collections.escalator.swim.plugins.action.{module}").ActionModule
 
 
+def task_connection(task_vars: dict, play_context: PlayContext):
+    """The connection plugin of the task, options set from *task_vars* (TaskExecutor._set_connection_options)."""
+    connection = connection_loader.get(task_vars.get("ansible_connection") or "local", play_context)
+    names = C.config.get_plugin_vars("connection", connection._load_name)
+    connection.set_options(task_keys={"timeout": play_context.timeout},
+                           var_options={name: task_vars[name] for name in names if name in task_vars})
+    return connection
+
+
 def run_action(module: str, args: dict, task_vars: dict | None = None, *, check_mode: bool = False,
                diff: bool = False, monkeypatch=None) -> tuple[dict, Recorder]:
     """One task of *module* with *args*; returns (result, recorder of device activity)."""
     recorder = Recorder()
-    original = common.open_device
-    common.open_device = recorder
+    original = common.open_device, _connection_base.open_device
+    common.open_device = _connection_base.open_device = recorder
     try:
         loader = DataLoader()
-        connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent-not-used"))
-        action = action_class(module)(_Task(module, args, check_mode, diff), connection, None, loader,
+        play_context = PlayContext()
+        try:
+            connection = task_connection(task_vars or {}, play_context)
+        except AnsibleError as exc:     # what ansible-playbook reports for such a task, before the action runs
+            return {"failed": True, "msg": str(exc)}, recorder
+        action = action_class(module)(_Task(module, args, check_mode, diff), connection, play_context, loader,
                                       Templar(loader=loader, variables=task_vars or {}), None)
         result = action.run(task_vars=dict(task_vars or {}))
     finally:
-        common.open_device = original
+        common.open_device, _connection_base.open_device = original
     return result, recorder
 
 

@@ -20,7 +20,9 @@ CASES = [
     ("wrong type", "download_image", {"name": "swim-olt", "version": "2.0.0", "url": "http://127.0.0.1:1/x.img",
                                       "sha256": SHA, "timeout": ["ten"]}, "timeout"),
     ("unknown option", "activate_image", {"version": "2.0.0", "reboot_now": True}, "unsupported parameter"),
-    ("port out of range", "sw_version", {"port": 70000}, "port must be between 1 and 65535"),
+    ("old connection option", "sw_version", {"port": 70000}, "unsupported parameter port"),
+    # (a connection setting, from the variables of the task: the connection plugin's port option)
+    ("port out of range", "sw_version", {"_vars": {"ansible_port": 70000}}, "port must be between 1 and 65535"),
     ("nan timeout", "sw_version", {"connect_timeout": "nan"}, "connect_timeout must be a positive number"),
     ("control characters", "revert_image", {"version": "1.0.0\n\x07"}, "version"),
     ("huge name", "download_image", {"name": "x" * 5000, "version": "2.0.0", "url": "http://127.0.0.1:1/x.img",
@@ -36,7 +38,10 @@ def one_device(sim_fleet_module):
 def test_hostile_tasks_fail_cleanly_end_to_end(one_device, tmp_path):
     tasks = []
     for label, module, args, _ in CASES:
-        tasks.append({"name": label, f"escalator.swim.{module}": args, "register": "r", "ignore_errors": True})
+        args = dict(args)
+        task_vars = args.pop("_vars", {})
+        tasks.append({"name": label, f"escalator.swim.{module}": args, "register": "r", "ignore_errors": True,
+                      **({"vars": task_vars} if task_vars else {})})
         tasks.append({"name": f"save {label}", "ansible.builtin.copy": {
             "content": "{{ r | to_json }}", "dest": f"{tmp_path}/{label.replace(' ', '_')}.json", "mode": "0644"},
             "delegate_to": "localhost"})

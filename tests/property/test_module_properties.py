@@ -26,8 +26,11 @@ SETTINGS = settings(max_examples=int(os.environ.get("SWIM_PROPERTY_EXAMPLES", "2
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 SHA = "ab" * 32
 SECRET = "pr0p-s3cret"
-TASK_VARS = {"inventory_hostname": "olt-001", "ansible_host": "127.0.0.1", "swim_port": 50051,
-             "swim_device_name": "olt-001", "swim_transport": "dmi"}
+TASK_VARS = {"inventory_hostname": "olt-001", "ansible_connection": "escalator.swim.dmi", "ansible_host": "127.0.0.1",
+             "ansible_port": 50051, "swim_device_name": "olt-001"}
+# an inventory of earlier releases (ansible_connection local, swim_transport): still works, deprecated
+OLD_STYLE_VARS = {"inventory_hostname": "olt-001", "ansible_host": "127.0.0.1", "swim_port": 50051,
+                  "swim_device_name": "olt-001", "swim_transport": "dmi"}
 VALID = {
     "sw_version": {},
     "download_image": {"name": "swim-olt", "version": "2.0.0", "url": f"http://u:{SECRET}@127.0.0.1:8080/i.img",
@@ -44,8 +47,13 @@ MODULE_KEYS = {
     "snapshot": ["expect_active_version", "compare_inventory", "compare_startup_config", "sensor_tolerance",
                  "max_new_alarms"],
 }
+# connection options of earlier releases: on a task now only connect_timeout and rpc_timeout are options
 CONNECTION_KEYS = ["transport", "host", "port", "device_name", "device_uuid", "device_uri", "connect_timeout",
                    "rpc_timeout", "tls", "tls_server_name", "username", "password"]
+# the inventory variables that feed the connection plugins' options
+CONNECTION_VARS = ["ansible_host", "swim_host", "ansible_port", "swim_port", "swim_device_name", "swim_device_uuid",
+                   "swim_device_uri", "swim_connect_timeout", "swim_rpc_timeout", "swim_tls", "swim_tls_server_name",
+                   "ansible_user", "ansible_password", "swim_transport"]
 
 huge = st.builds(lambda c, n: c * n, st.characters(), st.integers(256, 20_000))
 odd_text = st.one_of(
@@ -98,12 +106,15 @@ def check(result: dict, recorder, args: dict) -> None:
         assert SECRET not in text, "URL credentials leaked into the result"
 
 
+@pytest.mark.parametrize("inventory", [TASK_VARS, OLD_STYLE_VARS], ids=["connection-plugin", "old-style"])
 @pytest.mark.parametrize("module", DEVICE_MODULES)
-def test_valid_arguments_succeed(module):
-    result, recorder = run_action(module, dict(VALID[module]), TASK_VARS)
+def test_valid_arguments_succeed(module, inventory):
+    result, recorder = run_action(module, dict(VALID[module]), inventory)
     check(result, recorder, VALID[module])
     assert not result.get("failed"), result
     assert recorder.opened, "a valid task reaches its device"
+    assert {k: recorder.opened[0][k] for k in ("transport", "host", "port", "device_name")} == {
+        "transport": "dmi", "host": "127.0.0.1", "port": 50051, "device_name": "olt-001"}
 
 
 @pytest.mark.parametrize("module", DEVICE_MODULES)
@@ -132,16 +143,20 @@ def test_a_list_for_an_int_option_fails_cleanly():
 @given(data=st.data())
 def test_hostile_connection_option(module, data):
     args = dict(VALID[module])
-    key = data.draw(st.sampled_from(CONNECTION_KEYS), label="key")
     value = data.draw(hostile, label="value")
     as_task_arg = data.draw(st.booleans(), label="as task argument")
-    task_vars = dict(TASK_VARS)
+    task_vars = dict(data.draw(st.sampled_from([TASK_VARS, OLD_STYLE_VARS]), label="inventory"))
     if as_task_arg:
+        key = data.draw(st.sampled_from(CONNECTION_KEYS), label="key")
         args[key] = value
-    else:                                   # the same value from the inventory (swim_* variable)
-        task_vars[f"swim_{key}"] = value
+    else:                                   # a value from the inventory, for the connection plugin
+        key = data.draw(st.sampled_from(CONNECTION_VARS), label="variable")
+        task_vars[key] = value
     result, recorder = run_action(module, args, task_vars)
     check(result, recorder, args)
+    if as_task_arg and key not in ("connect_timeout", "rpc_timeout"):
+        assert result.get("failed") is True and "unsupported parameter" in result["msg"], result
+        assert not recorder.opened
 
 
 @pytest.mark.parametrize("module", DEVICE_MODULES)

@@ -1,7 +1,7 @@
 """No artifact of a campaign run contains a planted secret.
 
 A password is planted in the image URL (``user:password@``, served by an image server enforcing basic
-auth) and in the inventory's ``swim_password`` (for NETCONF also the fleet's own SSH password), then a
+auth) and in the inventory's ``ansible_password`` (for NETCONF also the fleet's own SSH password), then a
 real campaign runs at -vvv with the Kafka callback, the modules' image-status events and the simulator's
 own Kafka events on, with faults whose error messages quote the URL. Then every artifact is searched:
 stdout/stderr, the Ansible log file, the campaign directory (status rows, campaign.log, snapshots), every
@@ -48,10 +48,10 @@ def test_no_artifact_contains_a_planted_secret(transport, sim_fleet, tansu_broke
         hosts = inventory["all"]["children"]["swim_fleet"]["hosts"]
         secrets = {url_password, inventory_password}
         for host in hosts.values():
-            if "swim_password" in host:                    # NETCONF: the fleet's SSH password is a secret too
-                secrets.add(host["swim_password"])
+            if "ansible_password" in host:                 # NETCONF: the fleet's SSH password is a secret too
+                secrets.add(host["ansible_password"])
             else:
-                host["swim_password"] = inventory_password
+                host["ansible_password"] = inventory_password
         fleet.inventory.write_text(yaml.safe_dump(inventory))
         secrets.add(base64.b64encode(f"swim:{url_password}".encode()).decode())  # the basic-auth header value
 

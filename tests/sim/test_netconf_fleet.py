@@ -69,7 +69,7 @@ def test_mixed_fleet_start_and_stop(sim_fleet):
              for name, hv in group["hosts"].items()}
     assert set(hosts) == set(transports)
     for name, hv in hosts.items():
-        assert hv["swim_transport"] == transports[name] and hv["swim_port"] == fleet.device(name)["port"]
+        assert hv["ansible_connection"] == f"escalator.swim.{transports[name]}" and hv["ansible_port"] == fleet.device(name)["port"]
         assert ("swim_known_hosts_file" in hv) is (transports[name] == "netconf")
     with Dmi(fleet.device("olt-003")) as dmi:
         assert dmi.versions() == ([("swim-olt", "1.0.0")], [("swim-olt", "0.9.0")])

@@ -32,15 +32,15 @@ def fleet(sim_fleet_module):
 
 def test_inventory_and_known_hosts(fleet):
     text = fleet.inventory.read_text()
-    assert "swim_transport: netconf" in text
+    assert "ansible_connection: escalator.swim.netconf" in text
     import yaml
 
     hosts = yaml.safe_load(text)["all"]["children"]["swim_fleet"]["hosts"]
     info = fleet.fleet_json["netconf"]
     for device in fleet.devices:
         host = hosts[device["name"]]
-        assert host["swim_port"] == device["port"]
-        assert host["swim_username"] == "swim" and host["swim_password"] == info["password"]
+        assert host["ansible_port"] == device["port"]
+        assert host["ansible_user"] == "swim" and host["ansible_password"] == info["password"]
         assert host["swim_known_hosts_file"] == info["known_hosts_file"]
     lines = open(info["known_hosts_file"]).read().splitlines()
     # each device's own key; key types rsa, ecdsa, ed25519 in turn

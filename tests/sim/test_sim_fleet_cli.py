@@ -25,21 +25,21 @@ def run(*args, timeout=60):
 def test_inventory_contract(sim_fleet):
     fleet = sim_fleet(3)
     doc = yaml.safe_load(fleet.inventory.read_text())
-    assert doc["all"]["vars"] == {"ansible_connection": "local",
-                                  "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    assert doc["all"]["vars"] == {"ansible_python_interpreter": "{{ ansible_playbook_python }}"}
     assert list(doc["all"]["children"]) == ["swim_fleet"]
     hosts = doc["all"]["children"]["swim_fleet"]["hosts"]
     assert list(hosts) == ["olt-001", "olt-002", "olt-003"]
     ports = set()
     for name, hostvars in hosts.items():
-        assert set(hostvars) == {"ansible_host", "swim_transport", "swim_port", "swim_device_name", "swim_device_uuid"}
-        assert hostvars["ansible_host"] == "127.0.0.1" and hostvars["swim_transport"] == "dmi"
+        assert set(hostvars) == {"ansible_connection", "ansible_host", "ansible_port", "swim_device_name",
+                                 "swim_device_uuid"}
+        assert hostvars["ansible_host"] == "127.0.0.1" and hostvars["ansible_connection"] == "escalator.swim.dmi"
         assert hostvars["swim_device_name"] == name
         assert hostvars["swim_device_uuid"] == str(uuid.uuid5(NAMESPACE, name))
-        ports.add(hostvars["swim_port"])
+        ports.add(hostvars["ansible_port"])
         record = fleet.device(name)
         assert (record["uuid"], record["port"], record["transport"]) == (
-            hostvars["swim_device_uuid"], hostvars["swim_port"], "dmi")
+            hostvars["swim_device_uuid"], hostvars["ansible_port"], "dmi")
         with Dmi(record) as client:  # every port answers for its device, by name and uuid
             assert client.managed() == {name: record["uuid"]}
             assert client.versions() == ([("swim-olt", "1.0.0")], [("swim-olt", "0.9.0")])

@@ -10,6 +10,7 @@ from concurrent import futures
 
 import grpc
 import pytest
+from dmi import hw_management_service_pb2 as hw_msgs, hw_management_service_pb2_grpc as hw_rpc, hw_pb2
 from dmi import sw_management_service_pb2 as sw_msgs, sw_management_service_pb2_grpc as sw_rpc
 from dmi.commons_pb2 import OK_STATUS, ERROR_STATUS
 
@@ -95,3 +96,29 @@ def test_manager_reporting_the_device_unreachable(manager):
     with pytest.raises(DeviceError) as info:
         device(port).versions()
     assert info.value.reason == "DEVICE_UNREACHABLE" and info.value.retryable and info.value.unreachable
+
+
+class Managed(hw_rpc.NativeHWManagementServiceServicer):
+    """A manager that knows olt-001 (GetManagedDevices) but cannot reach it."""
+
+    def GetManagedDevices(self, request, context):
+        return hw_msgs.ManagedDevicesResponse(
+            status=OK_STATUS, devices=[hw_msgs.ManagedDeviceInfo(info=hw_pb2.ModifiableComponent(name="olt-001"),
+                                                                 device_uuid=hw_pb2.Uuid(uuid="u-1"))])
+
+
+def test_device_unreachable_after_the_managers_own_lookup_is_still_unreachable(manager):
+    """The uuid lookup is the manager answering, not the device: DEVICE_UNREACHABLE next is unreachable."""
+    unreachable = sw_msgs.GetSoftwareVersionInformationResponse(
+        status=ERROR_STATUS, reason=sw_msgs.GetSoftwareVersionInformationResponse.DEVICE_UNREACHABLE)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    sw_rpc.add_NativeSoftwareManagementServiceServicer_to_server(Servicer([unreachable]), server)
+    hw_rpc.add_NativeHWManagementServiceServicer_to_server(Managed(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with pytest.raises(DeviceError) as info:
+            device(port, device_uuid=None).versions()
+        assert info.value.reason == "DEVICE_UNREACHABLE" and info.value.unreachable, info.value.msg
+    finally:
+        server.stop(0)

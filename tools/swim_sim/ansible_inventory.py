@@ -11,14 +11,18 @@ FLEET_GROUP = "swim_fleet"
 
 
 def host_vars(device: dict) -> dict:
-    return {
+    """The device's connection (escalator.swim.dmi / escalator.swim.netconf) in standard variables where
+    Ansible has them; the transport's own settings in its swim_* variables (ansible-doc -t connection)."""
+    variables = {
+        "ansible_connection": f"escalator.swim.{device['transport']}",
         "ansible_host": "127.0.0.1",
-        "swim_transport": device["transport"],
-        "swim_port": device["port"],
+        "ansible_port": device["port"],
         "swim_device_name": device["name"],
-        "swim_device_uuid": device["uuid"],
-        **device.get("host_vars", {}),  # NETCONF: swim_username, swim_password, swim_known_hosts_file
     }
+    if device["transport"] == "dmi":
+        variables["swim_device_uuid"] = device["uuid"]
+    variables.update(device.get("host_vars", {}))  # NETCONF: ansible_user, ansible_password, swim_known_hosts_file
+    return variables
 
 
 def inventory_document(devices: Iterable[dict], groups: list[str] | None = None,
@@ -35,7 +39,6 @@ def inventory_document(devices: Iterable[dict], groups: list[str] | None = None,
     return {
         "all": {
             "vars": {
-                "ansible_connection": "local",
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
                 **(extra_vars or {}),  # e.g. swim_tls, swim_ca_cert, ... of a TLS fleet
             },

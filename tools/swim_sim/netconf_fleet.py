@@ -95,8 +95,8 @@ class NetconfFleet:
             "host_key_type": self.key_types[name],
             "host_key": public_line(self.device_key(name)),
             "host_vars": {
-                "swim_username": self.config.netconf_username,
-                "swim_password": self.password,
+                "ansible_user": self.config.netconf_username,
+                "ansible_password": self.password,
                 "swim_known_hosts_file": str(self.known_hosts),
             },
         }

@@ -3,7 +3,8 @@
 """What every module operation shares: its context, argument checks and result shaping.
 
 PRIVATE to the collection. Both runners use this: the controller-side action plugin
-(``plugins/plugin_utils/device_action.py``) and the module's own ``main()`` (``module_runner.py``).
+(``plugins/plugin_utils/device_action.py``) and, for the controller-only modules, their own ``main()``
+(``module_runner.py``).
 """
 
 from __future__ import annotations
@@ -156,4 +157,6 @@ def _run(operation, context: OperationContext) -> dict:
         result = {"failed": True, "changed": bool(exc.extra.get("changed", False)), "msg": exc.msg,
                   "reason": exc.reason, "busy": exc.busy, "status_history": [e.as_dict() for e in exc.history]}
         result.update({k: v for k, v in exc.extra.items() if k != "changed"})
+        if exc.unreachable:     # never answered in the connect window: the action plugin reports it unreachable
+            result["unreachable"] = True
         return result
