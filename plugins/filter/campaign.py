@@ -14,6 +14,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.resolve import PlanError, resolve
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.validate import validate
+from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import orphaned_stages
 
 
 def campaign_problems(plan, inventory_groups=None, hostvars=None) -> list[str]:
@@ -44,7 +45,8 @@ def campaign_finished(rows, retry_failed=False) -> list[str]:
     A row is final when its outcome is upgraded, rolled_back or failed (unless *retry_failed*) - except a
     failed precheck, which changed nothing on the device and is always tried again. Skipped devices are
     not final either (held back by a redundancy group, a re-run may upgrade them).
-    Rows with a stage still running (a stopped controller) are ``in_progress``, never final.
+    Rows with a stage still running (a stopped controller) are ``in_progress``, never final; nor is a row
+    with a stage written by an orphaned worker (its controller had died: nothing proves the run went on).
     """
     if not isinstance(rows, list):
         raise AnsibleFilterError("campaign_finished: expects the rows of escalator.swim.campaign_status")
@@ -54,7 +56,7 @@ def campaign_finished(rows, retry_failed=False) -> list[str]:
         if not isinstance(row, dict) or row.get("outcome") not in final:
             continue
         precheck = (row.get("stages") or {}).get("precheck") or {}
-        if precheck.get("state") == "failed":
+        if precheck.get("state") == "failed" or orphaned_stages(row):
             continue
         done.append(row.get("device"))
     return [device for device in done if isinstance(device, str)]
