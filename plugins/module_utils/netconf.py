@@ -258,7 +258,7 @@ class NetconfDevice(Device):
     def revert(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
         return self._boot("RevertToStandbyImage", budget, on_status, revert=True)
 
-    def commit(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+    def commit_running_image(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
         """Commit the running revision (it runs but is not the boot image: a controller died before its commit)."""
         operation = "CommitImage"
         emit = _Recorder(on_status)

@@ -26,7 +26,7 @@ class UncommittedDevice(FakeDevice):
         super().__init__(active=("swim-olt", "2.0.0"), standby=("swim-olt", "1.0.0"))
         self.active = Image("swim-olt", "2.0.0", committed=False)
 
-    def commit(self, budget, on_status):
+    def commit_running_image(self, budget, on_status):
         self.calls.append("commit")
         self.active = Image("swim-olt", "2.0.0", committed=True)
         return []

@@ -101,11 +101,11 @@ def commit_running(ctx, before) -> dict:
     if ctx.check_mode:
         return {"changed": True, "before": before.as_dict(),
                 "msg": f"{device.name}: would commit {describe(before.active_image)} (running, not committed)"}
-    if not hasattr(device, "commit"):
+    if not hasattr(device, "commit_running_image"):
         raise DeviceError(device.name, "ActivateImage", "NOT_COMMITTED",
                           f"{describe(before.active_image)} runs but is not committed, and {device.transport} "
                           "has no commit", transport=device.transport)
-    history = device.commit(ctx.budget(), ctx.on_status)
+    history = device.commit_running_image(ctx.budget(), ctx.on_status)
     after = device.versions()
     running = after.active_image
     if running is None or running.committed is False:
