@@ -165,8 +165,8 @@ def render(rows: list[dict]) -> str:
         errors = [f"{name}: {entry['error_code'] or entry['error']}" for name, entry in stages.items()
                   if entry.get("state") == "failed"]
         errors += [f"{name}: written by an orphaned worker" for name in orphaned_stages(row)]
-        if (row.get("details") or {}).get("hold"):
-            errors.append(f"holds its redundancy partners: {row['details']['hold']}")
+        if (row.get("details") or {}).get("hold") and row.get("outcome") in ("skipped", "pending"):
+            errors.append(f"held back: {row['details']['hold']}")
         lines.append([row["device"], str(row.get("batch", "-"))]
                      + [stages.get(stage, {}).get("state", "-") for stage in STAGES]
                      + [_committed(row), row.get("outcome", ""), "; ".join(errors)[:120]])

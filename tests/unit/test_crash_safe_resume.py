@@ -151,3 +151,22 @@ def lock_task(operation, **params):
 
     defaults = {key: spec.get("default") for key, spec in operation.ARGUMENT_SPEC.items()}
     return execute(operation, OperationContext({**defaults, **params}, device_factory=lambda _params: None))
+
+
+def test_a_device_that_stopped_answering_holds_its_redundancy_partners():
+    from ansible_collections.escalator.swim.plugins.filter.campaign import campaign_down, campaign_hold
+
+    hung = {"device": "olt-001", "stages": {"activate": {"state": "failed", "error_code": "TIMEOUT"},
+                                            "rollback": {"state": "failed", "error_code": "CONNECTION_REFUSED"}},
+            "details": {"running_version": "unknown"}}
+    reverted = {"device": "olt-003", "stages": {"activate": {"state": "failed", "error_code": "TIMEOUT"},
+                                                "rollback": {"state": "ok"}}, "details": {"committed": True}}
+    fine = {"device": "olt-004", "stages": {"precheck": {"state": "ok"}}}
+    assert set(campaign_down([hung, reverted, fine])) == {"olt-001"}
+    groups = {"olt-002": [{"group": "p1", "members": ["olt-001", "olt-002"], "max_down": 1}],
+              "olt-004": [{"group": "p2", "members": ["olt-003", "olt-004"], "max_down": 1}]}
+    reason = campaign_hold([hung, reverted, fine], "olt-002", groups)
+    assert "olt-001 is down" in reason and "revert failed (CONNECTION_REFUSED)" in reason
+    assert campaign_hold([hung, reverted, fine], "olt-004", groups) == ""
+    rebooting = {"device": "olt-003", "stages": {"activate": {"state": "running"}}}
+    assert "rebooting" in campaign_hold([rebooting], "olt-004", groups)

@@ -21,4 +21,3 @@ def run(ctx) -> dict:
         return {"changed": True, "before": before.as_dict(),
                 "msg": f"{device.name}: would reboot into {describe(before.standby_image)}"}
     return boot_standby(ctx, "ActivateImage", before, device.activate)
-
