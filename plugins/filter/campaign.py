@@ -14,6 +14,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.resolve import PlanError, resolve
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.validate import validate
+from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import orphaned_stages
 
 
 def campaign_problems(plan, inventory_groups=None, hostvars=None) -> list[str]:
@@ -44,7 +45,8 @@ def campaign_finished(rows, retry_failed=False) -> list[str]:
     A row is final when its outcome is upgraded, rolled_back or failed (unless *retry_failed*) - except a
     failed precheck, which changed nothing on the device and is always tried again. Skipped devices are
     not final either (held back by a redundancy group, a re-run may upgrade them).
-    Rows with a stage still running (a stopped controller) are ``in_progress``, never final.
+    Rows with a stage still running (a stopped controller) are ``in_progress``, never final; nor is a row
+    with a stage written by an orphaned worker (its controller had died: nothing proves the run went on).
     """
     if not isinstance(rows, list):
         raise AnsibleFilterError("campaign_finished: expects the rows of escalator.swim.campaign_status")
@@ -54,7 +56,7 @@ def campaign_finished(rows, retry_failed=False) -> list[str]:
         if not isinstance(row, dict) or row.get("outcome") not in final:
             continue
         precheck = (row.get("stages") or {}).get("precheck") or {}
-        if precheck.get("state") == "failed":
+        if precheck.get("state") == "failed" or orphaned_stages(row):
             continue
         done.append(row.get("device"))
     return [device for device in done if isinstance(device, str)]
@@ -80,8 +82,60 @@ def campaign_rollback_order(rows) -> list[list[str]]:
     return [sorted(batches[index]) for index in sorted(batches, reverse=True)]
 
 
+# Reasons saying the device stopped answering (it may still be down, rebooting or hung).
+NOT_ANSWERING = ("TIMEOUT", "DEVICE_UNREACHABLE", "CONNECTION_REFUSED", "CONNECTION_LOST", "UNAVAILABLE", "STALLED",
+                 "INTERRUPTED")
+
+
+def campaign_down(rows) -> dict:
+    """{device: why it counts as down} from the rows of escalator.swim.campaign_status (device facts).
+
+    A device is down from its reboot request until it is seen back on a committed image: a stage still
+    running after the activation started, a failed revert, a stage that failed because the device did not
+    answer (timeout, unreachable) and no successful revert since, a running image that is not committed.
+    """
+    if not isinstance(rows, list):
+        raise AnsibleFilterError("campaign_down: expects the rows of escalator.swim.campaign_status")
+    down = {}
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("device"), str):
+            continue
+        stages = row.get("stages") or {}
+        details = row.get("details") or {}
+        rollback = (stages.get("rollback") or {}).get("state")
+        moved = {"activate", "verify", "postcheck", "rollback"} & stages.keys()
+        silent = [f"{name} {entry.get('error_code')}" for name, entry in stages.items()
+                  if entry.get("state") == "failed" and entry.get("error_code") in NOT_ANSWERING]
+        if rollback == "failed":
+            down[row["device"]] = f"its revert failed ({(stages['rollback'].get('error_code') or 'failed')})"
+        elif moved and any((stages.get(name) or {}).get("state") == "running" for name in moved):
+            down[row["device"]] = "rebooting (a stage after its reboot request is still running)"
+        elif silent and rollback != "ok" and moved:
+            down[row["device"]] = "not answering: " + ", ".join(silent)
+        elif details.get("running_version") == "unknown":
+            down[row["device"]] = "not answering (running image unknown)"
+        elif moved and details.get("committed") is False:
+            down[row["device"]] = "running an uncommitted image"
+    return down
+
+
+def campaign_hold(rows, host, redundancy) -> str:
+    """Why *host* is held back (a partner of one of its redundancy groups is down), or ''."""
+    if not isinstance(redundancy, dict):
+        raise AnsibleFilterError("campaign_hold: expects the redundancy mapping of escalator.swim.resolve_plan")
+    down = campaign_down(rows)
+    for group in redundancy.get(host) or []:
+        partners = [member for member in group.get("members", []) if member != host and member in down]
+        if len(partners) >= int(group.get("max_down", 1)):
+            return (f"redundancy group {group.get('group')}: "
+                    + "; ".join(f"{member} is down, {down[member]}" for member in partners)
+                    + f" (allows {group.get('max_down', 1)} down)")
+    return ""
+
+
 class FilterModule:
     def filters(self):
         return {"campaign_problems": campaign_problems, "campaign_resolve": campaign_resolve,
                 "campaign_batches": campaign_batches, "campaign_finished": campaign_finished,
-                "campaign_rollback_order": campaign_rollback_order}
+                "campaign_rollback_order": campaign_rollback_order, "campaign_down": campaign_down,
+                "campaign_hold": campaign_hold}

@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 
+from .campaign_runs import writer_tag
 from .clock import utc_now
 from .device import is_busy_reason
 from .redaction import redact
@@ -97,6 +98,9 @@ def record(campaign_dir: str, campaign_id: str, device: str, stage: str, state: 
         entry["start"] = now
     entry.pop("end", None) if state == "running" else entry.__setitem__("end", now)
     entry.update(state=state, error=redact(error or ""), error_code=error_code or "")
+    # Who wrote it: the run and worker pid, and `orphan` when the worker's controller has died (campaign_runs).
+    entry.pop("orphan", None)
+    entry.update(writer_tag(campaign_dir))
     row["stages"][stage] = entry
     if batch is not None:
         row["batch"] = batch
@@ -105,8 +109,10 @@ def record(campaign_dir: str, campaign_id: str, device: str, stage: str, state: 
     row["updated"] = now
     row["outcome"] = outcome_of(row)
     _write_json(row_path(campaign_dir, device), row)
-    log_line(campaign_dir, {"time": now, "campaign": campaign_id, "device": device, "action": stage,
-                            "result": state, "error_code": error_code or "", "error": error or ""})
+    line = {"time": now, "campaign": campaign_id, "device": device, "action": stage,
+            "result": state, "error_code": error_code or "", "error": error or ""}
+    line.update({key: entry[key] for key in ("run", "orphan") if key in entry})
+    log_line(campaign_dir, line)
     return row
 
 
@@ -120,7 +126,11 @@ def outcome_of(row: dict) -> str:
         return "failed"
     if "running" in states.values():
         return "in_progress"
-    if states.get("postcheck") == "ok" or (states.get("verify") == "ok" and "postcheck" not in states):
+    # verify ok and no postcheck is upgraded only when the campaign did not plan one (details.postcheck false):
+    # a postcheck that never ran (the controller died after the activation) still has to run.
+    postcheck_planned = (row.get("details") or {}).get("postcheck") in (True, "true", "True")
+    if states.get("postcheck") == "ok" or (states.get("verify") == "ok" and "postcheck" not in states
+                                           and not postcheck_planned):
         return "upgraded"
     if states and all(state == "skipped" for state in states.values()):
         return "skipped"
@@ -128,6 +138,11 @@ def outcome_of(row: dict) -> str:
     if states.get("verify") == "skipped" and not {"download", "activate"} & states.keys():
         return "skipped"
     return "pending"
+
+
+def orphaned_stages(row: dict) -> list[str]:
+    """Stages of *row* last written by an orphaned worker (its controller had died): never a finished gate."""
+    return [name for name, entry in (row.get("stages") or {}).items() if entry.get("orphan")]
 
 
 def table(campaign_dir: str) -> list[dict]:
@@ -143,17 +158,26 @@ def table(campaign_dir: str) -> list[dict]:
 
 def render(rows: list[dict]) -> str:
     """The status table as fixed-width text: one line per device, one column per stage."""
-    header = ["device", "batch"] + list(STAGES) + ["outcome", "error"]
+    header = ["device", "batch"] + list(STAGES) + ["committed", "outcome", "error"]
     lines = [header]
     for row in rows:
         stages = row.get("stages", {})
         errors = [f"{name}: {entry['error_code'] or entry['error']}" for name, entry in stages.items()
                   if entry.get("state") == "failed"]
+        errors += [f"{name}: written by an orphaned worker" for name in orphaned_stages(row)]
+        if (row.get("details") or {}).get("hold") and row.get("outcome") in ("skipped", "pending"):
+            errors.append(f"held back: {row['details']['hold']}")
         lines.append([row["device"], str(row.get("batch", "-"))]
                      + [stages.get(stage, {}).get("state", "-") for stage in STAGES]
-                     + [row.get("outcome", ""), "; ".join(errors)[:80]])
+                     + [_committed(row), row.get("outcome", ""), "; ".join(errors)[:120]])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+
+
+def _committed(row: dict) -> str:
+    """The committed column: whether the image the device was last seen running is its boot image."""
+    value = (row.get("details") or {}).get("committed")
+    return "-" if value is None else ("yes" if value else "NO")
 
 
 def acquire_lock(lock_dir: str, device: str, campaign_id: str) -> bool:
@@ -183,15 +207,39 @@ def lock_holder(lock_dir: str, device: str) -> str | None:
         return "<unreadable lock>"
 
 
-def release_lock(lock_dir: str, device: str, campaign_id: str) -> bool:
-    """Release *device* if this campaign holds it; True when a lock was removed."""
+def release_lock(lock_dir: str, device: str, campaign_id: str, force: bool = False) -> bool:
+    """Release *device* if this campaign holds it (any holder with *force*); True when a lock was removed.
+
+    Every release is logged to ``<lock_dir>/releases.log`` (who released what, whose it was, forced or not)."""
     holder = lock_holder(lock_dir, device)
     if holder is None:
         return False
-    if holder != campaign_id:
+    if holder != campaign_id and not force:
         raise RecordError(f"{device} is locked by campaign {holder!r}, not {campaign_id!r}; not releasing it")
-    os.unlink(os.path.join(lock_dir, device + ".lock"))
+    os.unlink(os.path.join(lock_dir, _safe(device, "device") + ".lock"))
+    entry = {"time": utc_now(), "device": device, "holder": holder, "released_by": campaign_id,
+             "forced": bool(force and holder != campaign_id), "pid": os.getpid()}
+    fd = os.open(os.path.join(lock_dir, "releases.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, (json.dumps(entry, sort_keys=True) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
     return True
+
+
+def list_locks(lock_dir: str) -> list[dict]:
+    """Every lock in *lock_dir*: device, campaign, since, pid (of the worker that took it)."""
+    locks = []
+    if os.path.isdir(lock_dir):
+        for name in sorted(os.listdir(lock_dir)):
+            if name.endswith(".lock") and not name.startswith("."):
+                try:
+                    with open(os.path.join(lock_dir, name), encoding="utf-8") as handle:
+                        data = json.load(handle)
+                except (OSError, ValueError):
+                    data = {"campaign": "<unreadable lock>"}
+                locks.append({"device": name[:-len(".lock")], **data})
+    return locks
 
 
 # The ``record`` option of the device modules: the task records itself as a stage of the status table
@@ -215,6 +263,18 @@ RECORD_ARGSPEC = {
 # swim_campaign_dir cannot be templated outside a campaign).
 RECORD_VARS = {"campaign_dir": "swim_campaign_dir", "campaign_id": "swim_campaign_id",
                "device": "inventory_hostname", "batch": "swim_batch"}
+
+
+def running_image(result: dict) -> dict | None:
+    """What a device task saw running: {running_version, committed} (None when the result does not say)."""
+    versions = result.get("after") or (result.get("snapshot") or {}).get("versions") or result
+    active = (versions.get("active") or [None])[0] if isinstance(versions, dict) else None
+    if not isinstance(active, dict) or not active.get("version"):
+        return None
+    seen = {"running_version": active["version"]}
+    if active.get("committed") is not None:
+        seen["committed"] = bool(active["committed"])
+    return seen
 
 
 class StageRecorder:
@@ -245,8 +305,9 @@ class StageRecorder:
                 self._record(self.spec["stage"], "failed", error=result.get("msg") or "failed",
                              error_code=result.get("reason") or "FAILED")
             else:
+                seen = running_image(result)
                 for stage in [self.spec["stage"]] + [s for s in self.spec["also_ok"] if s != self.spec["stage"]]:
-                    self._record(stage, "ok")
+                    self._record(stage, "ok", details=seen)
         except (RecordError, OSError) as exc:
             outcome = "failed" if result.get("failed") else "succeeded"
             result.update(failed=True, reason=result.get("reason") or "STATUS_NOT_RECORDED",

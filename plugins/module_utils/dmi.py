@@ -211,7 +211,10 @@ class DmiDevice(Device):
         response = self._unary("GetSoftwareVersion", self._sw.GetSoftwareVersion, self._hardware_id(), retry)
         info = response.info
         return SoftwareVersions(
-            active=tuple(Image(v.image_name, v.version) for v in info.active_versions),
+            # DMI has no separate commit: ActivateImage boots the standby and, once the device's checks pass,
+            # marks it the active partition (the boot image). The active versions DMI reports are committed;
+            # the standby ones it cannot tell (None).
+            active=tuple(Image(v.image_name, v.version, committed=True) for v in info.active_versions),
             standby=tuple(Image(v.image_name, v.version) for v in info.standby_versions),
         )
 

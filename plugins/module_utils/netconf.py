@@ -258,6 +258,31 @@ class NetconfDevice(Device):
     def revert(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
         return self._boot("RevertToStandbyImage", budget, on_status, revert=True)
 
+    def commit_running_image(self, budget: Budget, on_status: StatusCallback) -> list[StatusEvent]:
+        """Commit the running revision (it runs but is not the boot image: a controller died before its commit)."""
+        operation = "CommitImage"
+        emit = _Recorder(on_status)
+        software = self._software(operation)
+        dialect = self.session.dialect
+        running = dialect.active_revision(software)
+        if running is None or "commit" not in software.capabilities:
+            raise self.session.error(operation, "COMMIT_NOT_SUPPORTED",
+                                     f"{software.label} offers no commit action for the running revision")
+        self.session.begin(operation)
+        follower = BootFollower(self, operation, software, budget, emit)
+        try:
+            emit(COMMITTING_IMAGE, f"committing {describe_revision(running)}: it runs but is not the boot image")
+            self.session.action(operation, "commit action", dialect.revision_action(software, running.key, "commit"),
+                                retry=True)
+            running = follower.await_commit(running)
+            emit(ACTIVATION_COMPLETE, f"{describe_revision(running)} is active and committed")
+        except DeviceError as exc:
+            exc.history = exc.history or emit.history
+            raise
+        finally:
+            self.session.subscribe = False
+        return emit.history
+
     def _boot_target(self, operation: str, software: Software, previous: Revision | None, revert: bool) -> Revision:
         candidates = standby_revisions(software, previous)
         target = candidates[0] if candidates else None

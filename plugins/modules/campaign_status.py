@@ -50,10 +50,22 @@ options:
     type: str
     choices: [precheck, backup, download, activate, verify, postcheck, rollback]
   state:
-    description: New state of O(stage), V(query) to read the table, or V(row) to read the row of O(device).
+    description:
+      - New state of O(stage), V(query) to read the table, or V(row) to read the row of O(device).
+      - V(begin_run) starts run O(run_id) of the campaign (run fencing, docs/campaigns.md "Crash model"); it
+        refuses while the main process of an earlier run of the campaign still runs, and waits at most
+        O(run_wait) seconds for orphaned task workers of an earlier run (a stage left running by a live
+        ansible worker) to finish, then fails naming them. V(end_run) marks run O(run_id) ended.
     type: str
-    choices: [running, ok, failed, skipped, query, row]
+    choices: [running, ok, failed, skipped, query, row, begin_run, end_run]
     default: query
+  run_id:
+    description: Id of this run of the campaign, with O(state=begin_run) and O(state=end_run).
+    type: str
+  run_wait:
+    description: Seconds O(state=begin_run) waits for orphaned workers of an earlier run before it refuses.
+    type: float
+    default: 120.0
   error:
     description: Error message (URL credentials are redacted).
     type: str
@@ -103,6 +115,19 @@ table:
   description: The table rendered as fixed-width text.
   returned: with O(state=query)
   type: str
+run:
+  description: The run (C(run), C(controller) pid, C(started), C(ended)), with O(state=begin_run) or O(state=end_run).
+  returned: with O(state=begin_run) and O(state=end_run)
+  type: dict
+waited_for:
+  description: The orphaned workers O(state=begin_run) waited for (C(device stage (pid N))).
+  returned: with O(state=begin_run)
+  type: list
+  elements: str
+previous_run:
+  description: The run before this one (V({}) for a campaign's first run).
+  returned: with O(state=begin_run)
+  type: dict
 outcomes:
   description: Device name to its outcome (upgraded, rolled_back, failed, skipped, in_progress, pending).
   returned: with O(state=query)

@@ -74,7 +74,8 @@ active:
       sample: 1.0.0
     committed:
       description:
-        - Whether the image is committed (boots next). Only where the transport tells (NETCONF).
+        - Whether the image is committed (boots next). NETCONF C(is-committed); over DMI an active image is
+          always committed (DMI has no separate commit, ActivateImage makes the image the active partition).
         - For a standby image over NETCONF, whether it is known good (it has run since it was downloaded).
       type: bool
       returned: when known
@@ -96,6 +97,12 @@ active_version:
   returned: success
   type: str
   sample: 1.0.0
+committed:
+  description:
+    - Whether the running image is the boot image (RV(active) C(committed)), null when the transport cannot tell.
+    - An image that runs and is not committed is not upgraded (a power cycle boots the old one).
+  returned: always
+  type: bool
 standby_version:
   description: Version of the first standby image, or an empty string.
   returned: success

@@ -439,3 +439,35 @@ def test_standard_and_legacy_servers_upgrade_by_the_same_playbook(modes, target_
         assert result["activate"]["changed"] is True, (name, result["activate"])
         assert result["versions"]["active_version"] == "2.0.0"
         assert modes.state(name)["partitions"]["active"]["version"] == "2.0.0"
+
+
+def test_a_campaign_commits_a_target_that_runs_uncommitted_instead_of_skipping_it(sim_fleet, target_image, tmp_path):
+    """Issue 16, failure 2: a device running the target but booting the old image is not "already on the
+    target": the campaign commits it (then post-checks it), and a restart proves the target is the boot image."""
+    fleet = sim_fleet(1, transport="netconf")
+    trial = inventory_with(fleet, tmp_path, swim_netconf_commit=False)
+    run = run_playbook("record_upgrade.yml", trial, results_dir=tmp_path / "trial", extra_vars={"image": target_image})
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert (run.results("olt-001")["versions"]["active"][0]["committed"]) is False
+
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump({"campaign": {
+        "id": "it-uncommitted",
+        "images": {"default": {**target_image}},
+        "groups": [{"name": "all", "group": "swim_fleet", "batch": {"size": 1}}],
+        "timeouts": {"precheck": 20, "backup": 20, "download": 60, "activate": 60, "revert": 60, "postcheck": 20},
+        "recovery": {"policy": "revert_device", "failure_threshold": "100%"},
+    }}))
+    state = tmp_path / "state"
+    campaign = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                            extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert campaign.returncode == 0, campaign.stdout[-6000:]
+    row = json.loads((state / "campaigns" / "it-uncommitted" / "status" / "olt-001.json").read_text())
+    assert row["outcome"] == "upgraded" and row["stages"]["postcheck"]["state"] == "ok", row
+    assert row["stages"]["verify"]["state"] == "ok" and row["details"]["committed"] is True, row
+    assert "already runs" not in json.dumps(row)
+    assert "committed" in campaign.stdout          # the status table's committed column
+    now = versions(fleet.inventory, tmp_path)
+    assert now["active"][0]["version"] == "2.0.0" and now["active"][0]["committed"] is True, now
+    fleet.restart()
+    assert versions(fleet.inventory, tmp_path)["active_version"] == "2.0.0"    # it is the boot image now

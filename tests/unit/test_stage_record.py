@@ -31,7 +31,8 @@ def test_a_device_task_records_its_stage_running_then_ok(tmp_path):
     assert "failed" not in result
     assert result["recorded"] == [{"stage": "download", "state": "running"}, {"stage": "download", "state": "ok"}]
     row = read_row(str(tmp_path / "c"), "olt-001")
-    assert row["stages"]["download"]["state"] == "ok" and row["details"] == {"to_version": "2.0.0"}
+    assert row["stages"]["download"]["state"] == "ok" and row["details"]["to_version"] == "2.0.0"
+    assert row["details"]["running_version"] == "1.0.0"      # what the task saw running
     assert row["batch"] == 1 and row["outcome"] == "pending" and result["status_row"] == row
     assert log_of(tmp_path) == [("download", "running", ""), ("download", "ok", "")]
 

@@ -114,7 +114,8 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
     versions = current_versions or {}
     down = set(unavailable)
     done = set(finished) - down
-    limits, held = redundancy_limits(inventory.redundancy_sets(plan), down)
+    redundancy_sets = inventory.redundancy_sets(plan)
+    limits, held = redundancy_limits(redundancy_sets, down)
     coordination = plan.coordination
     claimed: set[str] = set()
     batches, skipped, warnings, steps = [], [], [], []
@@ -182,6 +183,10 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
                      "continue_after_failure": plan.recovery.policy == "revert_device",
                      "rollback_campaign": plan.recovery.policy == "rollback_campaign"},
         "warnings": warnings,
+        # Per host, its redundancy groups: the campaign holds a host back while partners are down (facts).
+        "redundancy": {host: [{"group": rset.label, "members": natural_sorted(rset.members), "max_down": rset.max_down}
+                              for rset in redundancy_sets if host in rset.members]
+                       for host in sorted(set().union(*(rset.members for rset in redundancy_sets)))},
     }
 
 

@@ -70,6 +70,11 @@ def precheck(ctx, operation: str, before: SoftwareVersions) -> dict | None:
     device = ctx.device
     name, version = ctx.params.get("name"), ctx.params.get("version")
     active, standby = before.active_image, before.standby_image
+    if version and active is not None and active.same_as(name, version) and active.committed is False \
+            and operation == "ActivateImage":
+        # Running but not the boot image (a controller died between activate and commit): not upgraded, a
+        # power cycle would bring the old image back. Commit it now (the postcheck follows; a failed one reverts).
+        return commit_running(ctx, before)
     if version and active is not None and active.same_as(name, version):
         return {"changed": False, "before": before.as_dict(), "after": before.as_dict(),
                 "msg": f"{device.name}: {describe(active)} is already active"}
@@ -88,3 +93,25 @@ def precheck(ctx, operation: str, before: SoftwareVersions) -> dict | None:
         raise DeviceError(device.name, operation, "STANDBY_NOT_VALID",
                           f"standby image {describe(standby)} is not valid", transport=device.transport)
     return None
+
+
+def commit_running(ctx, before) -> dict:
+    """The target runs but is not committed: commit it (a re-run after a controller died before the commit)."""
+    device = ctx.device
+    if ctx.check_mode:
+        return {"changed": True, "before": before.as_dict(),
+                "msg": f"{device.name}: would commit {describe(before.active_image)} (running, not committed)"}
+    if not hasattr(device, "commit_running_image"):
+        raise DeviceError(device.name, "ActivateImage", "NOT_COMMITTED",
+                          f"{describe(before.active_image)} runs but is not committed, and {device.transport} "
+                          "has no commit", transport=device.transport)
+    history = device.commit_running_image(ctx.budget(), ctx.on_status)
+    after = device.versions()
+    running = after.active_image
+    if running is None or running.committed is False:
+        raise DeviceError(device.name, "ActivateImage", "NOT_COMMITTED",
+                          f"after the commit the device runs {describe(running)}, still not committed",
+                          transport=device.transport, history=history, extra={"changed": True})
+    return {"changed": True, "before": before.as_dict(), "after": after.as_dict(),
+            "status_history": [e.as_dict() for e in history],
+            "msg": f"{device.name}: {describe(running)} was running uncommitted; now committed"}

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ..campaign_runs import RunFenceError, begin_run, end_run
 from ..campaign_record import STAGES, STATES, RecordError, read_row, record, render, table
 from .common import ArgumentError
 
@@ -12,7 +13,9 @@ ARGUMENT_SPEC = {
     "campaign_id": {"type": "str", "required": True},
     "device": {"type": "str"},
     "stage": {"type": "str", "choices": list(STAGES)},
-    "state": {"type": "str", "choices": list(STATES) + ["query", "row"], "default": "query"},
+    "state": {"type": "str", "choices": list(STATES) + ["query", "row", "begin_run", "end_run"], "default": "query"},
+    "run_id": {"type": "str"},
+    "run_wait": {"type": "float", "default": 120.0},
     "error": {"type": "str", "default": ""},
     "error_code": {"type": "str", "default": ""},
     "batch": {"type": "int"},
@@ -20,7 +23,8 @@ ARGUMENT_SPEC = {
 }
 VALIDATION_RULES = {"required_if": [("state", "running", ("device", "stage")), ("state", "ok", ("device", "stage")),
                                     ("state", "failed", ("device", "stage")), ("state", "skipped", ("device", "stage")),
-                                    ("state", "row", ("device",))]}
+                                    ("state", "row", ("device",)), ("state", "begin_run", ("run_id",)),
+                                    ("state", "end_run", ("run_id",))]}
 TASK_VARS = {"campaign_dir": ["swim_campaign_dir"], "campaign_id": ["swim_campaign_id"],
              "device": ["inventory_hostname"], "batch": ["swim_batch"]}
 
@@ -32,6 +36,8 @@ def run(ctx) -> dict:
             return {"changed": False, "row": read_row(params["campaign_dir"], params["device"]) or {}}
         except (RecordError, OSError, ValueError) as exc:
             raise ArgumentError(str(exc))
+    if params["state"] in ("begin_run", "end_run"):
+        return _run_fence(ctx)
     if params["state"] == "query":
         rows = table(params["campaign_dir"])
         return {"changed": False, "rows": rows, "table": render(rows),
@@ -46,3 +52,24 @@ def run(ctx) -> dict:
         raise ArgumentError(str(exc))
     # Recording the campaign's own bookkeeping is not a change to any managed device.
     return {"changed": False, "row": row}
+
+
+def _run_fence(ctx) -> dict:
+    """begin_run: wait (bounded) for orphaned workers of earlier runs, then start this run; end_run: mark it ended."""
+    params = ctx.params
+    if ctx.check_mode:
+        return {"changed": False, "msg": "check mode: run not recorded"}
+    try:
+        if params["state"] == "end_run":
+            return {"changed": False, "run": end_run(params["campaign_dir"], params["run_id"])}
+        started = begin_run(params["campaign_dir"], params["run_id"], lambda: table(params["campaign_dir"]),
+                            params["run_wait"])
+    except RunFenceError as exc:
+        raise ArgumentError(f"campaign {params['campaign_id']}: {exc}")
+    except (RecordError, OSError, ValueError) as exc:
+        raise ArgumentError(str(exc))
+    waited = started["waited_for"]
+    msg = (f"waited for the workers of an earlier run ({', '.join(waited)}) to finish" if waited
+           else "no worker of an earlier run is running")
+    return {"changed": False, "run": started["run"], "previous_run": started["previous"], "waited_for": waited,
+            "msg": f"run {params['run_id']} of campaign {params['campaign_id']}: {msg}"}

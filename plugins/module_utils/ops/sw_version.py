@@ -20,6 +20,9 @@ def run(ctx) -> dict:
         "standby": versions["standby"],
         "active_version": active.get("version", ""),
         "standby_version": standby.get("version", ""),
+        # Whether the running image is the boot image (NETCONF is-committed; DMI: always, see dmi.py); None
+        # when the transport cannot tell. An image that runs uncommitted is not upgraded.
+        "committed": active.get("committed"),
         "transport": ctx.params["transport"],
     }
     if ctx.params["set_facts"]:
