@@ -131,3 +131,17 @@ def test_the_batch_listing_says_why_a_redundancy_pair_is_split(sim_fleet, tmp_pa
     assert "batch 0 all-a: olt-001, olt-003, olt-004 -> swim-olt 2.0.0" in run.stdout, run.stdout[-3000:]
     assert ("batch 1: redundancy group pairs (swim_redundancy_pair=p1) allows 1 member(s) down at a time: olt-001, olt-002 are split "
             "over batches 0, 1") in run.stdout, run.stdout[-2000:]
+
+
+def test_an_invalid_standby_does_not_block_the_download_into_it(sim_fleet, image_server, tmp_path):
+    """Precheck asks what the upgrade needs: a valid active image to fall back to, not a valid standby."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(2, groups=["a"], faults={"devices": {"olt-002": {"partitions": {
+        "standby": {"image_name": "swim-olt", "version": "0.9.0", "valid": False, "committed": False}}}}})
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars={"swim_plan": write_plan(tmp_path, plan_for(image, "it-bad-standby", batch=2)),
+                                   "swim_auto_approve": True})
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "NO_USABLE_IMAGE" not in run.stdout
+    assert active(fleet) == {"olt-001": "2.0.0", "olt-002": "2.0.0"}
