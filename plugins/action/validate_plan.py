@@ -10,7 +10,8 @@ Argument validation is ControllerAction's; only the task itself differs.
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleError
+import yaml
+from ansible.errors import AnsibleError, AnsibleFileNotFound
 from ansible.parsing.vault import EncryptedString
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.tasks import (
@@ -28,6 +29,10 @@ def _decrypted(value):
     if isinstance(value, list):
         return [_decrypted(item) for item in value]
     return value
+
+
+class PlanFileError(Exception):
+    """The plan file is missing or not YAML: one sentence for the operator."""
 
 
 class PlanAction(ControllerAction):
@@ -52,9 +57,35 @@ class PlanAction(ControllerAction):
         return f"invalid arguments: {messages}"
 
     def _read(self, path: str):
-        """The plan in *path*, looked up like a files/ file (role, playbook directory), vault decrypted."""
-        found = self._find_needle("files", path)
-        return _decrypted(self._loader.load_from_file(found))
+        """The plan in *path*, looked up like a files/ file (role, playbook directory), vault decrypted.
+
+        Raises PlanFileError with one plain sentence: Ansible's own messages talk about ``remote_src``
+        (a missing file) or hide where a YAML syntax error is.
+        """
+        try:
+            found = self._find_needle("files", path)
+        except AnsibleFileNotFound:
+            raise PlanFileError(f"the campaign plan file {path} does not exist (or cannot be read); "
+                                "swim_plan must name a YAML file on the controller") from None
+        try:
+            return _decrypted(self._loader.load_from_file(found))
+        except AnsibleError as exc:
+            raise PlanFileError(self._syntax_error(found) or f"cannot read the campaign plan {path}: "
+                                                             f"{exc.message}") from None
+
+    def _syntax_error(self, found: str) -> str | None:
+        """``file:line:column: problem`` of a YAML syntax error (PyYAML's marks count from 0)."""
+        try:
+            content = self._loader._get_file_contents(found)[0]      # vault-decrypted bytes
+            yaml.safe_load(content)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            where = f"{found}:{mark.line + 1}:{mark.column + 1}" if mark else found
+            return f"{where}: YAML syntax error: {error.problem or error.context}" + \
+                (f" ({error.context})" if error.context and error.problem else "")
+        except Exception:         # not a syntax error PyYAML sees: keep Ansible's message
+            return None
+        return None
 
     @staticmethod
     def _host_vars(task_vars: dict, groups, document) -> dict:
@@ -74,15 +105,21 @@ class PlanAction(ControllerAction):
         hostvars = params["hostvars"]
         if hostvars is None and params["inventory_groups"] is not None:
             hostvars = self._host_vars(task_vars, params["inventory_groups"], document)
-        return validate_task(document, params["inventory_groups"], hostvars, source=source)
+        return validate_task(document, params["inventory_groups"], hostvars, source=source,
+                             verify_images=params["verify_images"])
 
     def perform(self, params: dict, task_vars: dict, no_log_values, result: dict) -> None:
         source = f"campaign plan {params['path']}" if params["path"] else "campaign plan"
+        if not params["path"] and params["plan"] is None:
+            # `path: "{{ swim_plan | default('') }}"`: the collection's playbooks without -e swim_plan.
+            problem = "no campaign plan given: set swim_plan to the plan file (-e swim_plan=plan.yml)"
+            result.update(failed=True, changed=False, valid=False, problems=[problem], msg=problem)
+            return
         try:
             document = self._read(params["path"]) if params["path"] else _decrypted(params["plan"])
-        except AnsibleError as exc:
-            problem = f"path: cannot read the plan: {exc.message}"
-            result.update(failed=True, changed=False, valid=False, problems=[problem], msg=f"{source}: {problem}")
+        except (PlanFileError, AnsibleError) as exc:
+            problem = str(exc) if isinstance(exc, PlanFileError) else f"cannot read the plan: {exc.message}"
+            result.update(failed=True, changed=False, valid=False, problems=[problem], msg=problem)
             return
         result.update(self.task(params, document, source, task_vars))
 

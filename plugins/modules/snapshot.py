@@ -79,8 +79,9 @@ options:
     choices: [critical, major, minor, warning]
   require_images:
     description:
-      - Fail (reason C(NO_USABLE_IMAGE)) unless the device runs an active image and has a valid standby image
-        to download into (the image gate of a precheck).
+      - Fail (reason C(NO_USABLE_IMAGE)) unless the device runs an active image not reported invalid - the
+        image it falls back to if the upgrade fails (the image gate of a precheck).
+      - An empty or invalid standby does not fail it - that is where the download goes.
     type: bool
     default: false
 """

@@ -61,6 +61,20 @@ options:
       - When omitted and O(inventory_groups) is given, the action plugin reads those variables from the
         inventory itself (when run as a plain module, they must be given).
     type: dict
+  verify_images:
+    description:
+      - Also run the image preflight on a plan with no other problem - the controller fetches every image
+        it can reach (C(http), C(https), C(ftp) URLs, credentials in the URL used as HTTP basic auth), streams it
+        through sha256 in 1 MiB chunks, checks the plan's C(sha256) and C(size) (when given), and fails on any
+        mismatch or an image it cannot read.
+      - Images with other schemes (C(sftp), C(scp), C(tftp), C(file) - a path on the device) are left to the
+        devices and listed as such in RV(images).
+      - The plan's C(campaign.preflight.images=false) turns the preflight off, for images only the devices can
+        reach.
+      - The C(rolling_upgrade) playbook sets it, so a wrong checksum stops the campaign before any device is
+        touched.
+    type: bool
+    default: false
 seealso:
   - module: escalator.swim.resolve_plan
 notes:
@@ -76,6 +90,11 @@ EXAMPLES = r"""
   escalator.swim.validate_plan:
     path: plans/olt-2-0-rollout.yml
     inventory_groups: "{{ groups }}"
+
+- name: Check it and verify its images from the controller (size, sha256)
+  escalator.swim.validate_plan:
+    path: plans/olt-2-0-rollout.yml
+    verify_images: true
 
 - name: Collect the problems without failing
   escalator.swim.validate_plan:
@@ -116,6 +135,14 @@ steps:
   returned: when valid
   type: list
   elements: str
+images:
+  description:
+    - With O(verify_images), what the preflight found per image key - C(image), C(url) (credentials
+      redacted), C(verified), C(size) and C(sha256) as read, C(problem) (empty when fine), C(note) (why it
+      was left to the devices).
+  returned: when O(verify_images) is set and the plan is otherwise valid
+  type: list
+  elements: dict
 host_vars:
   description: Host variables the plan reads (selectors and redundancy groups).
   returned: when valid
@@ -140,7 +167,8 @@ def main():
         document = read_plan(params["path"]) if params["path"] else params["plan"]
     except PlanError as error:
         module.fail_json(msg=f"{source}: {error}", valid=False, problems=error.problems)
-    result = validate_task(document, params["inventory_groups"], params["hostvars"], source=source)
+    result = validate_task(document, params["inventory_groups"], params["hostvars"], source=source,
+                           verify_images=params["verify_images"])
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

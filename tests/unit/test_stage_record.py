@@ -93,11 +93,14 @@ def test_snapshot_fails_on_alarms_at_or_above_the_threshold(tmp_path, threshold,
         assert state["state"] == "ok"
 
 
-def test_snapshot_requires_a_valid_standby_image():
+def test_snapshot_requires_a_valid_active_image_not_a_standby():
     device = FakeDevice()
-    device.versions = lambda retry=True: type(FakeDevice().versions())(active=(device.active,), standby=())
+    versions = type(FakeDevice().versions())
+    device.versions = lambda retry=True: versions(active=(device.active,), standby=())
+    assert run(snapshot, device, require_images=True).get("failed") is None       # empty standby: download into it
+    device.versions = lambda retry=True: versions(active=(), standby=(device.standby,))
     result = run(snapshot, device, require_images=True)
-    assert result["failed"] is True and result["reason"] == "NO_USABLE_IMAGE"
+    assert result["failed"] is True and result["reason"] == "NO_USABLE_IMAGE" and "no active image" in result["msg"]
     assert run(snapshot, FakeDevice(), require_images=True).get("failed") is None
 
 

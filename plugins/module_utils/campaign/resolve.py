@@ -87,6 +87,22 @@ def redundancy_limits(sets: list[RedundancySet], unavailable: set[str]) -> tuple
     return limits, held
 
 
+def split_notes(sets: list[RedundancySet], unavailable: set[str], batches: list[dict], size: int) -> None:
+    """Tell, on each batch concerned, why members of a redundancy group are spread over several batches
+    though the batch size would hold them together (``notes``, shown by the validate_plan playbook)."""
+    for rset in sets:
+        allowed = rset.max_down - len(rset.members & unavailable)
+        where = [batch for batch in batches if rset.members & set(batch["hosts"])]
+        if len(where) < 2 or size <= max(allowed, 0):
+            continue
+        members = natural_sorted(rset.members & {host for batch in where for host in batch["hosts"]})
+        indices = ", ".join(str(batch["index"]) for batch in where)
+        note = (f"redundancy group {rset.label} allows {allowed} member(s) down at a time: "
+                f"{', '.join(members)} are split over batches {indices}")
+        for batch in where:
+            batch["notes"].append(note)
+
+
 def fail_percentage(threshold: s.Size, batch_size: int) -> float:
     """Ansible's ``max_fail_percentage`` giving up exactly when more than *threshold* hosts of a batch fail.
 
@@ -146,7 +162,8 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
         # Percentages are of the hosts the step selects, done or not, so resuming keeps the sizes.
         canary = step.canary.of(len(mine)) if step.canary is not None else 0
         first_index = len(batches)
-        for position, hosts in enumerate(spread(eligible, canary, step.batch.of(len(mine)), limits)):
+        size = step.batch.of(len(mine))
+        for position, hosts in enumerate(spread(eligible, canary, size, limits)):
             index = len(batches)
             is_canary = position == 0 and canary > 0
             pause = (coordination.pause_before_each_batch or index in coordination.pause_before_batches
@@ -157,7 +174,9 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
                 "pause_before": pause, "pause_message": _pause_message(plan, index, step, hosts) if pause else "",
                 "image": image.as_dict(), "timeouts": dict(step.timeouts),
                 "max_fail_percentage": fail_percentage(plan.recovery.threshold, len(hosts)),
+                "notes": [],
             })
+        split_notes(redundancy_sets, down, batches[first_index:], size)
         steps.append({"name": step.name, "group": step.group, "depends_on": list(step.depends_on),
                       "hosts": mine, "batches": list(range(first_index, len(batches)))})
     for index in coordination.pause_before_batches:

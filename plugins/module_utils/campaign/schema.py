@@ -60,11 +60,12 @@ class Image:
     url: str
     sha256: str
     install_script: str = ""
+    size: int | None = None       # bytes; checked by the controller's image preflight when given
 
     def as_dict(self) -> dict:
         # `url` is what the device needs (credentials included); `url_redacted` is what a human may see.
         return {"name": self.name, "version": self.version, "url": self.url, "url_redacted": redact_url(self.url),
-                "sha256": self.sha256, "install_script": self.install_script}
+                "sha256": self.sha256, "install_script": self.install_script, "size": self.size}
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,15 @@ class Coordination:
 
 
 @dataclass(frozen=True)
+class Preflight:
+    """The controller's image preflight (``preflight.py``): off only for images the controller cannot reach."""
+
+    images: bool = True
+    timeout: float = 300
+    validate_certs: bool = True
+
+
+@dataclass(frozen=True)
 class Plan:
     id: str
     description: str
@@ -133,6 +143,7 @@ class Plan:
     verification: dict = field(default_factory=dict)
     recovery: Recovery = Recovery()
     coordination: Coordination = Coordination()
+    preflight: Preflight = Preflight()
 
     def host_vars(self) -> list[str]:
         """Host variables the plan reads (selectors, redundancy groups): what resolution needs per host."""

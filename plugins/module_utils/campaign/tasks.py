@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import typing as t
 
+from .preflight import verify_images as preflight_images
 from .resolve import PlanError, resolve
 from .validate import check, validate
 
 PLAN_SPEC = {"plan": {"type": "dict"}, "path": {"type": "path"}}
 PLAN_RULES = {"mutually_exclusive": [["plan", "path"]], "required_one_of": [["plan", "path"]]}
-VALIDATE_SPEC = {**PLAN_SPEC, "inventory_groups": {"type": "dict"}, "hostvars": {"type": "dict"}}
+VALIDATE_SPEC = {**PLAN_SPEC, "inventory_groups": {"type": "dict"}, "hostvars": {"type": "dict"},
+                 "verify_images": {"type": "bool", "default": False}}
 RESOLVE_SPEC = {**PLAN_SPEC, "groups": {"type": "dict"}, "hostvars": {"type": "dict"},
                 "current_versions": {"type": "dict"}, "unavailable": {"type": "list", "elements": "str"},
                 "finished": {"type": "list", "elements": "str"}}
@@ -45,22 +47,42 @@ def plan_host_vars(document: t.Any) -> list[str]:
 
 
 def _failure(problems: list[str], source: str) -> dict:
-    shown = "; ".join(problems[:MSG_PROBLEMS])
-    more = f" (and {len(problems) - MSG_PROBLEMS} more, see problems)" if len(problems) > MSG_PROBLEMS else ""
+    # One problem per line: `msg` reads as a list in a terminal or an AWX job log (the collection's
+    # playbooks also print `problems` as a list).
+    shown = "".join(f"\n- {problem}" for problem in problems[:MSG_PROBLEMS])
+    more = f"\n(and {len(problems) - MSG_PROBLEMS} more, see problems)" if len(problems) > MSG_PROBLEMS else ""
     return {"failed": True, "changed": False, "valid": False, "problems": problems,
-            "msg": f"{source} has {len(problems)} problem(s): {shown}{more}"}
+            "msg": f"{source} has {len(problems)} problem(s):{shown}{more}"}
+
+
+def _preflight_summary(plan, checks: list) -> str:
+    if not plan.preflight.images:
+        return "; image preflight off (campaign.preflight.images: false): the devices check the images"
+    verified = [check["image"] for check in checks if check["verified"]]
+    left = [f"{check['image']} ({check['note']})" for check in checks if check["note"]]
+    return f"; {len(verified)} image(s) verified on the controller (size, sha256)" + \
+        (f", left to the devices: {', '.join(left)}" if left else "")
 
 
 def validate_task(document: t.Any, inventory_groups: t.Any = None, hostvars: t.Any = None,
-                  source: str = "campaign plan") -> dict:
+                  source: str = "campaign plan", verify_images: bool = False, opener: t.Any = None) -> dict:
+    """*verify_images*: also run the image preflight (only on a plan with no other problem: its images are
+    then known to be well formed). *opener*: ``open_url`` replacement for the unit tests."""
     problems = validate(document, inventory_groups, hostvars)
     if problems:
         return _failure(problems, source)
     plan = check(document)[0]
     scope = "on the inventory" if inventory_groups is not None else "offline (no inventory given)"
-    return {"changed": False, "valid": True, "problems": [], "campaign_id": plan.id,
-            "steps": [step.name for step in plan.steps], "host_vars": plan.host_vars(),
-            "msg": f"{source}: campaign {plan.id} is valid {scope}"}
+    result = {"changed": False, "valid": True, "problems": [], "campaign_id": plan.id,
+              "steps": [step.name for step in plan.steps], "host_vars": plan.host_vars(),
+              "msg": f"{source}: campaign {plan.id} is valid {scope}"}
+    if verify_images:
+        checks = [check.as_dict() for check in (preflight_images(plan, opener) if opener else preflight_images(plan))]
+        failed = [check["problem"] for check in checks if check["problem"]]
+        if failed:
+            return dict(_failure(failed, source), images=checks)
+        result.update(images=checks, msg=result["msg"] + _preflight_summary(plan, checks))
+    return result
 
 
 def resolve_task(document: t.Any, groups: t.Any, hostvars: t.Any = None, current_versions: t.Any = None,

@@ -30,7 +30,7 @@ def _scrub(url: str) -> str:
 
 
 def check_image(value: t.Any, path: str, problems: Problems) -> s.Image | None:
-    data = mapping(value, path, problems, ("name", "version", "url", "sha256", "install_script"),
+    data = mapping(value, path, problems, ("name", "version", "url", "sha256", "install_script", "size"),
                    ("name", "version", "url", "sha256"))
     if data is None:
         return None
@@ -45,8 +45,15 @@ def check_image(value: t.Any, path: str, problems: Problems) -> s.Image | None:
             problems.add(join(path, "url"), f"{_scrub(url)!r} is not a URL the device can fetch (expected "
                          "scheme://host/path with http, https, sftp, ftp, ftps, scp, tftp or file)")
     sha = data.get("sha256")
-    if "sha256" in data and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
+    if "sha256" in data and isinstance(sha, (int, float)) and not isinstance(sha, bool):
+        # An unquoted checksum of digits only is a YAML number: its leading zeros are already lost.
+        problems.add(join(path, "sha256"), "must be a string: YAML read this unquoted checksum as a number, "
+                                           "quote it (sha256: \"...\")")
+    elif "sha256" in data and not (isinstance(sha, str) and SHA256.fullmatch(sha)):
         problems.add(join(path, "sha256"), "must be 64 hexadecimal characters (the output of sha256sum)")
+    image_size = data.get("size")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1):
+        problems.add(join(path, "size"), f"must be the image size in bytes (an integer >= 1), got {image_size!r}")
     script = data.get("install_script", "")
     if script is None:
         script = ""
@@ -54,7 +61,7 @@ def check_image(value: t.Any, path: str, problems: Problems) -> s.Image | None:
         problems.add(join(path, "install_script"), f"must be a string, got {kind(script)}")
     if len(problems.items) > before or None in (name, version) or "url" not in data or "sha256" not in data:
         return None
-    return s.Image(name=name, version=version, url=url, sha256=sha.lower(), install_script=script)
+    return s.Image(name=name, version=version, url=url, sha256=sha.lower(), install_script=script, size=image_size)
 
 
 def check_redundancy(value: t.Any, path: str, problems: Problems) -> tuple[s.RedundancyGroup, ...]:
@@ -171,7 +178,18 @@ def check_coordination(value: t.Any, path: str, problems: Problems, step_names: 
 
 
 CAMPAIGN_KEYS = ("id", "description", "images", "groups", "redundancy_groups", "timeouts", "expected_duration",
-                 "verification", "recovery", "coordination")
+                 "verification", "recovery", "coordination", "preflight")
+
+
+def check_preflight(value: t.Any, path: str, problems: Problems) -> s.Preflight:
+    data = mapping(value, path, problems, ("images", "timeout", "validate_certs")) if value is not None else {}
+    data = data or {}
+    timeout = s.Preflight.timeout
+    if "timeout" in data:
+        timeout = duration(data["timeout"], join(path, "timeout"), problems) or timeout
+    return s.Preflight(images=boolean(data.get("images"), join(path, "images"), problems, True), timeout=timeout,
+                       validate_certs=boolean(data.get("validate_certs"), join(path, "validate_certs"), problems,
+                                              True))
 
 
 def check_images(value: t.Any, path: str, problems: Problems) -> dict[str, s.Image]:
@@ -228,7 +246,8 @@ def check(document: t.Any) -> tuple[s.Plan | None, list[str]]:
         verification=check_verification(data.get("verification"), join(path, "verification"), problems),
         recovery=check_recovery(data.get("recovery"), join(path, "recovery"), problems),
         coordination=check_coordination(data.get("coordination"), join(path, "coordination"), problems,
-                                        {step.name for step in steps}))
+                                        {step.name for step in steps}),
+        preflight=check_preflight(data.get("preflight"), join(path, "preflight"), problems))
     return (None if problems.items else plan), problems.items
 
 

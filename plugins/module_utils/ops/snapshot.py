@@ -77,7 +77,7 @@ def _write(path: str, snapshot: dict) -> None:
 
 
 def check_ready(ctx, snapshot: dict) -> None:
-    """The precheck gates: blocking alarms, and an active plus a valid standby image to upgrade with."""
+    """The precheck gates: blocking alarms, and a valid active image (today's, the fallback of the upgrade)."""
     params = ctx.params
     snapshot = snapshot or {}
     threshold = params.get("fail_on_alarm_severity")
@@ -89,12 +89,17 @@ def check_ready(ctx, snapshot: dict) -> None:
                               f"{threshold} or worse: " + json.dumps(blocking, sort_keys=True),
                               extra={"snapshot": snapshot})
     if params.get("require_images"):
-        versions = snapshot.get("versions", {})
-        standby = versions.get("standby") or [{}]
-        if not versions.get("active") or not standby[0].get("name") or not standby[0].get("valid", True):
+        # What the upgrade needs: an active image the device can fall back to. The standby may be empty
+        # or invalid (an earlier failed download, a wiped partition): the download writes it anyway.
+        active = (snapshot.get("versions", {}).get("active") or [{}])[0]
+        if not active.get("name"):
             raise DeviceError(ctx.name, "precheck", "NO_USABLE_IMAGE",
-                              "no active image, or no valid standby image to download into",
+                              "the device reports no active image: nothing known-good to fall back to",
                               extra={"snapshot": snapshot})
+        if active.get("valid") is False:
+            raise DeviceError(ctx.name, "precheck", "NO_USABLE_IMAGE",
+                              f"the active image {active.get('name')} {active.get('version', '')} is reported invalid: "
+                              "nothing known-good to fall back to", extra={"snapshot": snapshot})
 
 
 def run(ctx) -> dict:

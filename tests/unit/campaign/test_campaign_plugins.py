@@ -51,7 +51,7 @@ def test_validate_plan_module_main(tmp_path):
     bad = plan(images={"default": image(url="u:pw@images.example.net/x.img", sha="x")})  # scheme forgotten
     failed = run_module("validate_plan", {"plan": bad}, tmp_path)
     assert failed["failed"] is True and failed["valid"] is False and len(failed["problems"]) == 2
-    assert "pw" not in failed["msg"] and failed["msg"].startswith("campaign plan has 2 problem(s): ")
+    assert "pw" not in failed["msg"] and failed["msg"].startswith("campaign plan has 2 problem(s):\n- ")
     missing = run_module("validate_plan", {"path": str(tmp_path / "nope.yml")}, tmp_path)
     assert missing["failed"] and missing["problems"][0].startswith("path: cannot read the plan")
     both = run_module("validate_plan", {"path": EXAMPLE, "plan": {}}, tmp_path)

@@ -96,7 +96,31 @@ def test_version_read_as_a_number_is_explained():
     assert problems == ["campaign.images.default.version: must be a string (quote it: 2.0 was read as a number)"]
 
 
-@pytest.mark.parametrize("sha", [None, "", "g" * 64, "a" * 63, "a" * 65, 12345, "a" * 64 + "\n"])
+def test_a_checksum_of_digits_left_unquoted_is_told_to_be_quoted():
+    import yaml
+    document = yaml.safe_load("campaign:\n  images:\n    default:\n      sha256: " + "1234567890" * 6 + "1234\n")
+    sha = document["campaign"]["images"]["default"]["sha256"]
+    assert isinstance(sha, int)                                   # what YAML does to it
+    problems = validate(plan(images={"default": image(sha=sha)}))
+    assert problems == ['campaign.images.default.sha256: must be a string: YAML read this unquoted checksum as a '
+                        'number, quote it (sha256: "...")']
+
+
+def test_image_size_must_be_a_positive_integer():
+    assert validate(plan(images={"default": image(size=1024)})) == []
+    for bad in (0, -1, "1k", True, 1.5):
+        assert validate(plan(images={"default": image(size=bad)})) == [
+            f"campaign.images.default.size: must be the image size in bytes (an integer >= 1), got {bad!r}"]
+
+
+def test_preflight_section():
+    assert validate(plan(preflight={"images": False, "timeout": "2m", "validate_certs": False})) == []
+    assert validate(plan(preflight={"images": "no", "timout": 3})) == [
+        "campaign.preflight.timout: unknown key (did you mean timeout?)",
+        "campaign.preflight.images: must be true or false, got a string"]
+
+
+@pytest.mark.parametrize("sha", [None, "", "g" * 64, "a" * 63, "a" * 65, "a" * 64 + "\n"])
 def test_checksum_is_mandatory_and_well_formed(sha):
     problems = validate(plan(images={"default": image(sha=sha)}))
     assert problems == ["campaign.images.default.sha256: must be 64 hexadecimal characters (the output of sha256sum)"]
