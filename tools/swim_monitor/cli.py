@@ -1,7 +1,8 @@
-"""``swim``: operator commands of escalator.swim. Today: ``swim monitor``.
+"""``swim``: operator commands of escalator.swim: ``swim monitor`` and ``swim report``.
 
     swim monitor [--bootstrap-servers HOST:PORT] [--topic T]... [--campaign ID]
                  [--once] [--timeout S] [--idle S] [--json] [--interval S]
+    swim report <campaign dir> [--dest DIR] [--format html|csv|junit]...
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import sys
 import time
 
+from . import report
 from .consume import TopicReader, read_available
 from .render import table
 from .state import FleetState
@@ -40,11 +42,14 @@ def parser() -> argparse.ArgumentParser:
     monitor.add_argument("--json", action="store_true",
                          help="print the table as JSON (live mode: one JSON document per line on each change)")
     monitor.add_argument("--interval", type=float, default=1.0, help="live mode: seconds between redraws")
+    report.add_parser(commands)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "report":
+        return report.main(args)
     if not args.bootstrap_servers:
         print("swim monitor: no Kafka bootstrap servers (--bootstrap-servers or SWIM_KAFKA_BOOTSTRAP_SERVERS)",
               file=sys.stderr)
