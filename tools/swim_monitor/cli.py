@@ -2,7 +2,7 @@
 
     swim monitor [--bootstrap-servers HOST:PORT] [--topic T]... [--campaign ID]
                  [--once] [--timeout S] [--idle S] [--json] [--interval S]
-    swim report <campaign dir> [--dest DIR] [--format html|csv|junit]...
+    swim report <campaign dir> [--dest DIR] [--format html|csv|junit]... [--screenshot PNG] [--size WxH]
 """
 from __future__ import annotations
 

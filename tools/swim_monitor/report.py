@@ -45,6 +45,9 @@ def add_parser(commands) -> None:
     report.add_argument("--dest", help="directory to write the reports into (default: the campaign directory)")
     report.add_argument("--format", action="append", dest="formats", choices=["html", "csv", "junit"],
                         help="only this format; repeatable (default: all three)")
+    report.add_argument("--screenshot", metavar="PNG",
+                        help="also take a PNG screenshot of report.html with headless Chromium (Debian package chromium)")
+    report.add_argument("--size", default="1280x1800", help="screenshot size WIDTHxHEIGHT (default 1280x1800)")
 
 
 def main(args) -> int:
@@ -66,4 +69,23 @@ def main(args) -> int:
     print(f"campaign {report['campaign'].get('id', '?')}: {report['outcome']} ({counts})")
     for name, path in written["files"].items():
         print(f"  {name:5} {path}")
+    if args.screenshot:
+        return _screenshot(written["files"].get("html"), args.screenshot, args.size)
+    return 0
+
+
+def _screenshot(html: str | None, png: str, size: str) -> int:
+    from .browser import BrowserError, screenshot
+    if not html:
+        print("swim report: --screenshot needs the html format", file=sys.stderr)
+        return 2
+    try:
+        width, height = (int(part) for part in size.lower().split("x"))
+        print(f"  png   {screenshot(html, png, width, height)}")
+    except ValueError:
+        print(f"swim report: --size {size!r}: expected WIDTHxHEIGHT, e.g. 1280x1800", file=sys.stderr)
+        return 2
+    except BrowserError as exc:
+        print(f"swim report: {exc}", file=sys.stderr)
+        return 1
     return 0
