@@ -107,7 +107,10 @@ def main() -> int:
             command = [str(bin_dir / "ansible-playbook"), "-i", str(fleet.inventory), "escalator.swim.rolling_upgrade",
                        "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True,
                                          "swim_kafka_bootstrap_servers": broker.bootstrap,
-                                         "swim_campaign_id": "demo-swim-olt-2-0-0"})]
+                                         "swim_campaign_id": "demo-swim-olt-2-0-0",
+                                         # The demo's steps take seconds, not the minutes of a real window:
+                                         # show their progress lines from the start (default: after 10 s).
+                                         "swim_progress_quiet_seconds": 0, "swim_progress_percent": 50})]
             # The kafka_events callback publishes the playbook's events next to the modules' image-status events.
             kafka_env = {"ANSIBLE_CALLBACKS_ENABLED": "escalator.swim.kafka_events",
                          "SWIM_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SWIM_KAFKA_SPOOL_DIR": str(WORK / "spool")}

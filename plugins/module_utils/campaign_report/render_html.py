@@ -27,12 +27,13 @@ def _header(report: dict) -> str:
     campaign, image, recovery = report["campaign"], report["image"], report["recovery"]
     outcome = report["outcome"]
     tone = "ok" if outcome == "complete" else ("run" if "progress" in outcome else "bad")
+    threshold = recovery.get("failure_threshold")
+    policy = recovery.get("policy", "") + (f", threshold {threshold}" if threshold not in (None, "") else "")
     facts = [("target image", f"{image.get('name', '')} {image.get('version', '')}".strip() or "-"),
              ("started (UTC)", report["started"] or "-"), ("ended (UTC)", report["ended"] or "-"),
              ("duration", timeline_svg.clock(report["duration"])),
              ("batches", str(len(report["batches"]))),
-             ("recovery", (recovery.get("policy", "") + (f", threshold {recovery['failure_threshold']}"
-                                                        if recovery.get("failure_threshold") not in (None, "") else "")) or "-")]
+             ("recovery", policy or "-")]
     if report.get("stopped_after_batch") not in (None, ""):
         facts.append(("stopped after", f"batch {report['stopped_after_batch']}"))
     facts_html = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts)
@@ -44,16 +45,16 @@ def _header(report: dict) -> str:
 def _tiles(report: dict) -> str:
     total = report["total"] or 1
     tiles = [f'<div class="tile"><b>{report["total"]}</b><span>devices</span></div>']
-    bar = []
+    segments = []
     for outcome in OUTCOMES:
         count = report["counts"].get(outcome, 0)
         if count or outcome in ("upgraded", "failed"):
             tiles.append(f'<div class="tile o-{outcome}" data-count="{outcome}"><b>{count}</b>'
                          f'<span>{OUTCOME_WORDS[outcome]}</span></div>')
         if count:
-            bar.append(f'<i class="o-{outcome}" style="width:{100 * count / total:.2f}%;background:var(--c)" '
-                       f'title="{count} {OUTCOME_WORDS[outcome]}"></i>')
-    return f'<div class="tiles">{"".join(tiles)}</div><div class="bar">{"".join(bar)}</div>'
+            segments.append(f'<i class="o-{outcome}" style="width:{100 * count / total:.2f}%;background:var(--c)" '
+                            f'title="{count} {OUTCOME_WORDS[outcome]}"></i>')
+    return f'<div class="tiles">{"".join(tiles)}</div><div class="bar">{"".join(segments)}</div>'
 
 
 def _batch_label(report: dict, index) -> str:
