@@ -301,10 +301,10 @@ from collections.abc import Mapping
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.escalator.swim.plugins.module_utils.events import (
+from ansible_collections.escalator.swim.plugins.plugin_utils.events import (
     CAMPAIGN_ENV, RUN_ID_ENV, SPOOL_ENV, EventStream)
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, preload, split_servers
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Spool
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_sender import KafkaSender, preload, split_servers
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_spool import Spool
 from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import (
     is_no_log, module_name, ok_status, result_summary, stats_summary, task_args)
 

@@ -12,7 +12,7 @@ import importlib
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import RECORD_ARGSPEC, RECORD_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.connection import CONNECTION_ARGSPEC, CONNECTION_VARS
-from ansible_collections.escalator.swim.plugins.module_utils.events import status_publisher
+from ansible_collections.escalator.swim.plugins.plugin_utils.events import status_publisher
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
 from ansible_collections.escalator.swim.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.escalator.swim.plugins.plugin_utils.progress import chain, progress_lines
@@ -76,7 +76,7 @@ class DeviceAction(ControllerAction):
                 result.setdefault("warnings", []).extend(warnings)
 
     def _status_publisher(self, task_vars: dict, params: dict):
-        """Image-status events to Kafka when swim_kafka_bootstrap_servers is set (module_utils/events.py).
+        """Image-status events to Kafka when swim_kafka_bootstrap_servers is set (plugin_utils/events.py).
 
         Publishing is best effort: a broken bus configuration must not fail the upgrade step.
         """

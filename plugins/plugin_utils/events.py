@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """The collection's event schema, and the publisher of image-status events to Kafka.
 
-PRIVATE to the collection: the names here may change without a semver bump; the event schema
+PRIVATE to the collection (controller only: the callback and the device action plugins): the names here may change without a semver bump; the event schema
 itself is public and versioned (``docs/events.schema.json``, ``docs/kafka.md``).
 
 Two producers share the envelope built by :class:`EventStream`:
@@ -23,9 +23,9 @@ import threading
 import typing as t
 import uuid
 
-from .clock import utc_now
-from .device import StatusEvent
-from .redaction import redact, redact_url
+from ansible_collections.escalator.swim.plugins.module_utils.clock import utc_now
+from ansible_collections.escalator.swim.plugins.module_utils.device import StatusEvent
+from ansible_collections.escalator.swim.plugins.module_utils.redaction import redact, redact_url
 
 SCHEMA_VERSION = 1
 DEFAULT_STATUS_TOPIC = "swim.image-status"
