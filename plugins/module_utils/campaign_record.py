@@ -147,13 +147,24 @@ def render(rows: list[dict]) -> str:
     lines = [header]
     for row in rows:
         stages = row.get("stages", {})
-        errors = [f"{name}: {entry['error_code'] or entry['error']}" for name, entry in stages.items()
-                  if entry.get("state") == "failed"]
+        errors = [f"{name}: {_reason(entry)}" for name, entry in stages.items() if entry.get("state") == "failed"]
+        if row.get("outcome") == "skipped":   # why: already on the target, held back by its redundancy group
+            errors = [entry["error"] for entry in stages.values() if entry.get("state") == "skipped" and entry.get("error")][:1]
         lines.append([row["device"], str(row.get("batch", "-"))]
                      + [stages.get(stage, {}).get("state", "-") for stage in STAGES]
                      + [row.get("outcome", ""), "; ".join(errors)[:80]])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)
+
+
+_FELL_BACK = re.compile(r"fell back to [^;)]+")
+
+
+def _reason(entry: dict) -> str:
+    """A failed stage in the table's few words: its error code, and the image the device fell back to."""
+    fell_back = _FELL_BACK.search(entry.get("error") or "")
+    code = entry.get("error_code") or entry.get("error") or "failed"
+    return f"{code}, {fell_back.group(0)}" if fell_back else code
 
 
 def acquire_lock(lock_dir: str, device: str, campaign_id: str) -> bool:

@@ -23,7 +23,7 @@ PAIR = ("olt-005", "olt-008")
 FAILING = "olt-010"
 CAMPAIGN = "browser-campaign"
 
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     browser.find_chromium() is None,
     reason="headless Chromium is not installed (Debian package chromium): `make test` installs it with apt-get "
            "when run as root; otherwise run `sudo apt-get install chromium`")
@@ -81,10 +81,24 @@ def demo_campaign(sim_fleet_module, tmp_path_factory):
         run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(work / "state")},
                            extra_vars={"swim_plan": str(plan), "swim_auto_approve": True}, timeout=900)
     assert run.returncode == 2, run.stdout[-4000:] + run.stderr[-2000:]       # partially failed: olt-010
-    return work / "state" / "campaigns" / CAMPAIGN
+    return work / "state" / "campaigns" / CAMPAIGN, run
 
 
+def test_campaign_output_is_readable(demo_campaign):
+    """The play output of the same campaign: batches one per line, the failed device's useful reason in the
+    status table, no host-pattern warning for the rollback play that had nothing to revert."""
+    _directory, run = demo_campaign
+    output = run.stdout + run.stderr
+    assert "Could not match supplied host pattern" not in output
+    assert re.search(r'"batch 0 lab: olt-001, olt-004"', run.stdout) and '"batch 2 north (canary): ' in run.stdout
+    assert re.search(rf"{FAILING}\s+1\s+ok\s+ok\s+ok\s+failed.*activate: INVALID_IMAGE, fell back to swim-olt 1\.0\.0",
+                     run.stdout), run.stdout[-3000:]
+    assert f"{CAMPAIGN}/report.html" in run.stdout         # the final message says where the report is
+
+
+@needs_chromium
 def test_report_renders_every_device_with_its_outcome(demo_campaign):
+    demo_campaign, _run = demo_campaign
     rows = {p.stem: json.loads(p.read_text())["outcome"] for p in (demo_campaign / "status").glob("*.json")}
     assert len(rows) == 12 and rows[FAILING] == "failed"
     page = browser.load(demo_campaign / "report.html")
@@ -101,7 +115,9 @@ def test_report_renders_every_device_with_its_outcome(demo_campaign):
     assert "<testsuites" in (demo_campaign / "report.junit.xml").read_text()
 
 
+@needs_chromium
 def test_screenshot_of_the_report_is_not_blank(demo_campaign, tmp_path):
+    demo_campaign, _run = demo_campaign
     from PIL import Image
     png = browser.screenshot(demo_campaign / "report.html", tmp_path / "report.png", 1280, 1400)
     with Image.open(png) as picture:
@@ -113,6 +129,7 @@ def test_screenshot_of_the_report_is_not_blank(demo_campaign, tmp_path):
     assert any(g > 130 and r < 60 and b < 110 for _count, (r, g, b) in colours)
 
 
+@needs_chromium
 def test_console_messages_are_caught(tmp_path):
     """The console check itself: a page that logs an error is seen to do so."""
     page = tmp_path / "noisy.html"
