@@ -30,8 +30,9 @@ attributes:
   diff_mode:
     support: none
   idempotent:
-    support: none
-    details: Each run writes the report again (its generation time changes).
+    support: full
+    details: The report is the campaign's bookkeeping, not a managed resource; the task never reports a change
+      (each run writes the report again, with its generation time).
   action_group:
     support: none
     membership: []

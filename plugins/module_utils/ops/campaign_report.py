@@ -69,5 +69,7 @@ def run(ctx) -> dict:
     except (ValueError, OSError) as exc:
         raise ArgumentError(f"no report for {params['campaign_dir']}: {exc}")
     report = written["report"]
-    return {"changed": True, "files": written["files"], "counts": report["counts"], "outcome": report["outcome"],
+    # The report is the campaign's bookkeeping, not a managed system (like campaign_status): never a change,
+    # so a campaign run again stays idempotent (molecule's idempotence step).
+    return {"changed": False, "files": written["files"], "counts": report["counts"], "outcome": report["outcome"],
             "msg": f"campaign report: {written['files'].get('html') or ', '.join(written['files'].values())}"}
