@@ -8,7 +8,7 @@ COLLECTION_LINK := .collections/ansible_collections/escalator/swim
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo test bench load setup collection clean docs
+.PHONY: demo test bench load setup collection clean docs chromium report-screenshot
 
 setup: $(STAMP) collection
 
@@ -26,8 +26,28 @@ collection:
 demo: setup
 	$(BIN)/python tools/demo.py
 
-test: setup
+test: setup chromium
 	$(BIN)/python -m pytest tests
+
+# Headless Chromium for tests/report/test_report_browser.py (Debian package chromium): installed with apt-get
+# when missing and running as root; otherwise the browser test is skipped and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing headless Chromium (Debian package chromium) for the report's browser test"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+	    || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; } \
+	    || echo "make test: could not install chromium: the browser test will be skipped"; \
+	  else \
+	    echo "make test: headless Chromium is missing and this is not root with apt-get: the browser test will be" \
+	         "skipped (install it: sudo apt-get install chromium)"; \
+	  fi; }
+
+# docs/images/campaign-report.png (README, docs/user-guide.md): the report of `make demo`'s campaign, screenshot
+# by headless Chromium.
+report-screenshot: setup chromium
+	test -f .demo/state/campaigns/demo-swim-olt-2-0-0/report.html || $(BIN)/python tools/demo.py
+	$(BIN)/swim report .demo/state/campaigns/demo-swim-olt-2-0-0 --screenshot docs/images/campaign-report.png --size 1280x1500
 
 # The full-size load test: a campaign over 200 simulated devices with 5% faults (`make test` runs 40).
 load: setup

@@ -3,7 +3,8 @@
 Starts a Tansu Kafka broker, an image server and a 12-device DMI simulator fleet in three groups
 (one redundancy pair, one device whose activation sanity checks fail), writes a campaign plan,
 runs `ansible-playbook escalator.swim.rolling_upgrade` from the repository root, prints the
-status table and the simulator's reboot log check, and stops everything.
+status table and the simulator's reboot log check, stops everything and prints where the campaign's
+HTML report is (.demo/state/campaigns/<id>/report.html).
 """
 
 from __future__ import annotations
@@ -106,7 +107,10 @@ def main() -> int:
             command = [str(bin_dir / "ansible-playbook"), "-i", str(fleet.inventory), "escalator.swim.rolling_upgrade",
                        "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True,
                                          "swim_kafka_bootstrap_servers": broker.bootstrap,
-                                         "swim_campaign_id": "demo-swim-olt-2-0-0"})]
+                                         "swim_campaign_id": "demo-swim-olt-2-0-0",
+                                         # The demo's steps take seconds, not the minutes of a real window:
+                                         # show their progress lines from the start (default: after 10 s).
+                                         "swim_progress_quiet_seconds": 0, "swim_progress_percent": 50})]
             # The kafka_events callback publishes the playbook's events next to the modules' image-status events.
             kafka_env = {"ANSIBLE_CALLBACKS_ENABLED": "escalator.swim.kafka_events",
                          "SWIM_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "SWIM_KAFKA_SPOOL_DIR": str(WORK / "spool")}
@@ -126,6 +130,13 @@ def main() -> int:
     print(f"ansible-playbook exit code {run.returncode} (2 expected: the campaign is partially failed)")
     expected = (len(upgraded) == 11 and states[FAILING] == "1.0.0" and pair_ok and table_ok and run.returncode == 2)
     print("demo result:", "as expected" if expected else "NOT as expected")
+    report = WORK / "state" / "campaigns" / "demo-swim-olt-2-0-0" / "report.html"
+    if report.is_file():
+        print(f"\ncampaign report (written by the playbook; rebuild: swim report {report.parent.relative_to(ROOT)}):\n"
+              f"  {report.as_uri()}\n  CSV and JUnit XML next to it: report.csv, report.junit.xml")
+    else:
+        print(f"\nno campaign report at {report}")
+        expected = False
     return 0 if expected else 1
 
 

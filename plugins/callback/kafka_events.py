@@ -23,6 +23,10 @@ description:
     an event leaves the controller or reaches the spool file.
   - Enable it with C(ANSIBLE_CALLBACKS_ENABLED=escalator.swim.kafka_events) (or C(callbacks_enabled) in
     C(ansible.cfg)) and set O(bootstrap_servers). Without O(bootstrap_servers) it disables itself with a warning.
+  - Every option except O(topic), O(campaign_id), O(hide_task_arguments) and O(flush_timeout) is also read from
+    the variable C(swim_kafka_<option>) (extra vars, then the first play's vars), which takes precedence over the
+    environment and C(ansible.cfg); the device modules read the same settings in the same order, and the
+    callback exports what it resolved to the worker processes (C(docs/kafka.md), "Configuring Kafka once").
 author:
   - escalator.swim maintainers (@escalator-swim)
 requirements:
@@ -172,8 +176,8 @@ options:
     version_added: 0.1.0
   sasl_plain_password:
     description:
-      - SASL password. A secret, so only environment variables and C(ansible.cfg) set it, never play
-        variables; under AWX, inject it as an environment variable from a custom credential type.
+      - SASL password, a secret. Under AWX, inject it as an environment variable from a custom credential type
+        (a vaulted C(swim_kafka_sasl_plain_password) variable is read too).
     type: str
     env:
       - name: ANSIBLE_KAFKA_EVENTS_SASL_PLAIN_PASSWORD
@@ -301,10 +305,13 @@ from collections.abc import Mapping
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.escalator.swim.plugins.module_utils.events import (
+from ansible_collections.escalator.swim.plugins.plugin_utils.events import (
     CAMPAIGN_ENV, RUN_ID_ENV, SPOOL_ENV, EventStream)
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, preload, split_servers
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Spool
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_sender import KafkaSender, preload, split_servers
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import export as export_kafka
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import producer_settings
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import resolve as resolve_kafka
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_spool import Spool
 from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import (
     is_no_log, module_name, ok_status, result_summary, stats_summary, task_args)
 
@@ -366,6 +373,7 @@ class CallbackModule(CallbackBase):
         self._started: dict[tuple[str, str], float] = {}
         self._internal_errors: list[str] = []
         self._warned = False
+        self._pending = False
         self.busy = 0.0
         self.busy_cpu = 0.0
         self.calls = 0
@@ -374,43 +382,56 @@ class CallbackModule(CallbackBase):
     # -- configuration ------------------------------------------------------------------------
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
-        servers = split_servers(self.get_option("bootstrap_servers"))
+        # Environment and ansible.cfg now; `-e swim_kafka_*` (and play vars) are read at the playbook's start.
+        self._pending = not self._configure(None)
+
+    def _configure(self, get_var) -> bool:
+        """Start publishing with the settings of plugin_utils/kafka_settings.py; False when no servers are set."""
+        resolved = resolve_kafka(get_var, get_ini=self.get_option)
+        servers = split_servers(resolved["bootstrap_servers"])
         if not servers:
-            self.disabled = True
-            self._display.warning(f"{self.CALLBACK_NAME}: disabled, no bootstrap_servers configured "
-                                  "(SWIM_KAFKA_BOOTSTRAP_SERVERS or [callback_kafka_events] bootstrap_servers)")
-            return
+            return False
         try:
             preload()  # in the main thread, before workers fork: see kafka_sender.preload()
         except ImportError as exc:
             self.disabled = True
             self._display.warning(f"{self.CALLBACK_NAME}: disabled, the Python library kafka-python is not "
                                   f"usable on the controller: {exc}")
-            return
+            return True
         self.topic = self.get_option("topic") or "swim.events"
         self.hide_task_arguments = bool(self.get_option("hide_task_arguments"))
         self.flush_timeout = float(self.get_option("flush_timeout"))
         self.default_campaign = self.get_option("campaign_id") or None
         run_id = uuid.uuid4().hex
-        # Forked workers inherit these: image-status events of the device modules join this run.
+        # Forked workers inherit these: image-status events of the device modules join this run, with the
+        # same Kafka settings (ini options and extra vars included) and the same spool.
         os.environ[RUN_ID_ENV] = run_id
         if self.default_campaign:
             os.environ[CAMPAIGN_ENV] = self.default_campaign
         self.stream = EventStream("callback", run_id=run_id, campaign_id=self.default_campaign)
-        settings = {"bootstrap_servers": servers, "request_timeout": float(self.get_option("timeout")),
-                    "connect_timeout": min(1.0, float(self.get_option("timeout")))}
-        for key in ("client_id", "acks", "security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile",
-                    "sasl_mechanism", "sasl_plain_username", "sasl_plain_password"):
-            settings[key] = self.get_option(key)
-        # The device modules' image-status events (forked workers) spool to the same place.
-        os.environ[SPOOL_ENV] = os.path.expanduser(self.get_option("spool_dir"))
+        resolved["spool_dir"] = os.path.expanduser(resolved["spool_dir"])
+        export_kafka({key: value for key, value in resolved.items() if key != "client_id"})  # (each its own id)
+        os.environ[SPOOL_ENV] = resolved["spool_dir"]
         try:
-            self.spool = Spool(self.get_option("spool_dir"), ",".join(servers),
-                               max_bytes=int(self.get_option("spool_max_mb")) * 1024 * 1024)
-            self.sender = KafkaSender(settings, spool=self.spool)
+            self.spool = Spool(resolved["spool_dir"], ",".join(servers),
+                               max_bytes=int(resolved["spool_max_mb"]) * 1024 * 1024)
+            self.sender = KafkaSender({**producer_settings(resolved), "bootstrap_servers": servers}, spool=self.spool)
         except Exception as exc:
             self.disabled = True
             self._display.warning(f"{self.CALLBACK_NAME}: disabled: {type(exc).__name__}: {exc}")
+        return True
+
+    def _play_variables(self, play):
+        """``get_var(name)`` over the extra vars, then the play's vars (templated)."""
+        manager = play.get_variable_manager()
+
+        def get_var(name):
+            for source in (getattr(manager, "extra_vars", None) or {}, play.get_vars() or {}):
+                value = source.get(name)
+                if value not in (None, ""):
+                    return self._templated(play, value)
+            return None
+        return get_var
 
     # -- plumbing -----------------------------------------------------------------------------
     def _emit(self, event: str, key: str | None = None, **fields) -> None:
@@ -468,8 +489,26 @@ class CallbackModule(CallbackBase):
         return {"playbook": self.playbook, "play": self.play}
 
     # -- playbook level (keyed by run id) -------------------------------------------------------
-    @guarded
     def v2_playbook_on_start(self, playbook):
+        if self._pending and not self.disabled:
+            self._pending = False
+            plays = playbook.get_plays() if hasattr(playbook, "get_plays") else []
+            try:
+                configured = bool(plays) and self._configure(self._play_variables(plays[0]))
+            except Exception as exc:  # never fail the playbook: say why and stay off
+                self._display.warning(f"{self.CALLBACK_NAME}: disabled: {type(exc).__name__}: {exc}")
+                self.disabled = True
+                return
+            if not configured:
+                self.disabled = True
+                self._display.warning(f"{self.CALLBACK_NAME}: disabled, no bootstrap_servers configured "
+                                      "(-e swim_kafka_bootstrap_servers=..., SWIM_KAFKA_BOOTSTRAP_SERVERS or "
+                                      "[callback_kafka_events] bootstrap_servers)")
+                return
+        self._playbook_start(playbook)
+
+    @guarded
+    def _playbook_start(self, playbook):
         self.playbook = os.path.basename(getattr(playbook, "_file_name", "") or "") or None
         plays = playbook.get_plays() if hasattr(playbook, "get_plays") else []
         if plays:  # the first play's campaign, so that even playbook_start carries it

@@ -162,8 +162,9 @@ def render(rows: list[dict]) -> str:
     lines = [header]
     for row in rows:
         stages = row.get("stages", {})
-        errors = [f"{name}: {entry['error_code'] or entry['error']}" for name, entry in stages.items()
-                  if entry.get("state") == "failed"]
+        errors = [f"{name}: {_reason(entry)}" for name, entry in stages.items() if entry.get("state") == "failed"]
+        if row.get("outcome") == "skipped":   # why: already on the target, held back by its redundancy group
+            errors = [entry["error"] for entry in stages.values() if entry.get("state") == "skipped" and entry.get("error")][:1]
         errors += [f"{name}: written by an orphaned worker" for name in orphaned_stages(row)]
         if (row.get("details") or {}).get("hold") and row.get("outcome") in ("skipped", "pending"):
             errors.append(f"held back: {row['details']['hold']}")
@@ -178,6 +179,16 @@ def _committed(row: dict) -> str:
     """The committed column: whether the image the device was last seen running is its boot image."""
     value = (row.get("details") or {}).get("committed")
     return "-" if value is None else ("yes" if value else "NO")
+
+
+_FELL_BACK = re.compile(r"fell back to [^;)]+")
+
+
+def _reason(entry: dict) -> str:
+    """A failed stage in the table's few words: its error code, and the image the device fell back to."""
+    fell_back = _FELL_BACK.search(entry.get("error") or "")
+    code = entry.get("error_code") or entry.get("error") or "failed"
+    return f"{code}, {fell_back.group(0)}" if fell_back else code
 
 
 def acquire_lock(lock_dir: str, device: str, campaign_id: str) -> bool:

@@ -14,11 +14,12 @@ import importlib
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import RECORD_ARGSPEC, RECORD_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.connection import TASK_CONNECTION_ARGSPEC
-from ansible_collections.escalator.swim.plugins.module_utils.events import status_publisher
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
 from ansible_collections.escalator.swim.plugins.plugin_utils.controller_action import ControllerAction
+from ansible_collections.escalator.swim.plugins.plugin_utils.events import status_publisher
 from ansible_collections.escalator.swim.plugins.plugin_utils.legacy_connection import (
     LegacyConnectionError, device_connection)
+from ansible_collections.escalator.swim.plugins.plugin_utils.progress import chain, progress_lines
 
 TRANSPORT_MODULES = ("dmi", "netconf")
 
@@ -75,10 +76,18 @@ class DeviceAction(ControllerAction):
 
     def make_context(self, params: dict, task_vars: dict) -> OperationContext:
         self._publisher = self._status_publisher(task_vars, params)
+        # Live progress lines in the play output (plugin_utils/progress.py), next to the Kafka events.
+        self._progress = progress_lines(
+            self._display, lambda name: self._var(task_vars, name), device=task_vars.get("inventory_hostname", "?"),
+            operation=self.OPERATION.__name__.rsplit(".", 1)[-1], transport=params.get("transport") or "",
+            check_mode=bool(self._task.check_mode), stage=(params.get("record") or {}).get("stage"))
         return OperationContext(params, check_mode=bool(self._task.check_mode), diff=bool(self._task.diff),
-                                on_status=self._publisher, device_factory=self._device_connection.device)
+                                on_status=chain(self._publisher, self._progress),
+                                device_factory=self._device_connection.device)
 
     def finish(self, context: OperationContext, result: dict, task_vars: dict) -> None:
+        if getattr(self, "_progress", None) is not None:
+            self._progress.close()
         publisher = getattr(self, "_publisher", None)
         if publisher is not None:
             # Bounded: a dead bus costs this task at most swim_kafka_flush_timeout seconds.
@@ -87,7 +96,7 @@ class DeviceAction(ControllerAction):
                 result.setdefault("warnings", []).extend(warnings)
 
     def _status_publisher(self, task_vars: dict, params: dict):
-        """Image-status events to Kafka when swim_kafka_bootstrap_servers is set (module_utils/events.py).
+        """Image-status events to Kafka when swim_kafka_bootstrap_servers is set (plugin_utils/events.py).
 
         Publishing is best effort: a broken bus configuration must not fail the upgrade step.
         """

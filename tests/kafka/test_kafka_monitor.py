@@ -5,6 +5,7 @@ import json
 import subprocess
 
 from kafka_testing import BIN, SMOKE_EVENTS, SMOKE_HOSTS, unique
+from swim_monitor.state import stage_name
 
 
 def monitor(bootstrap: str, *args: str, timeout: float = 60) -> dict:
@@ -26,9 +27,9 @@ def test_monitor_table_matches_what_was_published(smoke_run):
         last = results[-1]
         failure = [e for e in results if e["result"]["failed"]][-1]
         row = rows[host]
-        assert row["stage"] == last["task"] and row["state"] == last["result"]["status"]
+        assert row["stage"] == stage_name(last["task"]) and row["state"] == last["result"]["status"]
         assert row["updated"] == last["time"] and row["run_id"] == last["run_id"]
-        assert row["last_error"] == f"{failure['task']}: {failure['result']['msg']} (ignored)"
+        assert row["last_error"] == f"{stage_name(failure['task'])}: {failure['result']['msg']} (ignored)"
         assert row["progress"] is None
     [run] = table["runs"]
     end = next(e for e in published if e["event"] == "playbook_end")

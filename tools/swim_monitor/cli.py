@@ -1,7 +1,9 @@
-"""``swim``: operator commands of escalator.swim. Today: ``swim monitor``.
+"""``swim``: operator commands of escalator.swim: ``swim monitor`` and ``swim report``.
 
     swim monitor [--bootstrap-servers HOST:PORT] [--topic T]... [--campaign ID]
                  [--once] [--timeout S] [--idle S] [--json] [--interval S]
+    swim monitor --dir <campaign dir> [--once] [--timeout S] [--json] [--interval S]
+    swim report <campaign dir> [--dest DIR] [--format html|csv|junit]... [--screenshot PNG] [--size WxH]
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import os
 import sys
 import time
 
+from . import report
 from .consume import TopicReader, read_available
+from .directory import read_directory
 from .render import table
 from .state import FleetState
 
@@ -30,6 +34,8 @@ def parser() -> argparse.ArgumentParser:
     monitor.add_argument("--topic", "-t", action="append", dest="topics",
                          help=f"topic to read; repeatable (default: {' and '.join(DEFAULT_TOPICS)})")
     monitor.add_argument("--campaign", "-c", help="only events of this campaign id")
+    monitor.add_argument("--dir", "-d", dest="directory",
+                         help="follow this campaign directory (status rows, no Kafka) instead of the event topics")
     monitor.add_argument("--once", action="store_true",
                          help="read what is on the topics, print the table once and exit")
     monitor.add_argument("--timeout", type=float, default=None,
@@ -40,11 +46,16 @@ def parser() -> argparse.ArgumentParser:
     monitor.add_argument("--json", action="store_true",
                          help="print the table as JSON (live mode: one JSON document per line on each change)")
     monitor.add_argument("--interval", type=float, default=1.0, help="live mode: seconds between redraws")
+    report.add_parser(commands)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "report":
+        return report.main(args)
+    if args.directory:
+        return follow_directory(args)
     if not args.bootstrap_servers:
         print("swim monitor: no Kafka bootstrap servers (--bootstrap-servers or SWIM_KAFKA_BOOTSTRAP_SERVERS)",
               file=sys.stderr)
@@ -68,6 +79,32 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         reader.close()
     return 0
+
+
+def follow_directory(args) -> int:
+    """``--dir``: read the campaign directory (once, or every --interval seconds until --timeout or Ctrl-C)."""
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    tty = sys.stdout.isatty() and not args.json
+    last = None
+    try:
+        while True:
+            try:
+                state = read_directory(os.path.expanduser(args.directory))
+            except ValueError as exc:
+                print(f"swim monitor: {exc}", file=sys.stderr)
+                return 2
+            if args.once:
+                show(state, args.json, final=True)
+                return 0
+            snapshot = state.snapshot()
+            if snapshot != last:
+                show(state, args.json, redraw=tty)
+                last = snapshot
+            if deadline is not None and time.monotonic() >= deadline:
+                return 0
+            time.sleep(max(args.interval, 0.2))
+    except KeyboardInterrupt:
+        return 0
 
 
 def show(state: FleetState, as_json: bool, final: bool = False, redraw: bool = False) -> None:

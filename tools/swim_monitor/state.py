@@ -16,6 +16,27 @@ FAILED_STATUSES = {"failed", "unreachable"}
 # Ansible's implicit controller host runs the campaign's bookkeeping; it is not a device.
 CONTROLLER_HOSTS = {"localhost"}
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
+# The status table's stages (plugins/module_utils/campaign_record.STAGES): the one stage vocabulary of the
+# status table, the report, the progress lines and this monitor.
+STAGES = ("precheck", "backup", "download", "activate", "verify", "postcheck", "rollback")
+STAGE_OF_OPERATION = {"download_image": "download", "activate_image": "activate", "revert_image": "rollback",
+                      "DownloadImage": "download", "ActivateImage": "activate", "RevertToStandbyImage": "rollback"}
+# Outcomes of the status table after which a device is done: they, not the last task's state, say how it ended
+# (the rescue tasks of a failed device end "ok").
+FINAL_OUTCOMES = {"upgraded", "failed", "rolled_back", "skipped"}
+RUN_EVENTS = {"playbook_start", "play_start", "task_start", "stats", "playbook_end"}
+
+
+def stage_name(task: str | None) -> str | None:
+    """The status-table stage of a task name (``escalator.swim.upgrade : Download: image into standby`` ->
+    ``download``), else the whole task name without its role prefix."""
+    if not task:
+        return task
+    name = task.split(" : ", 1)[-1].strip()
+    head = name.split(":", 1)[0].strip().lower()
+    if head in STAGES:
+        return head
+    return STAGE_OF_OPERATION.get(name, name)
 
 
 def progress_of(description: str) -> float | None:
@@ -37,12 +58,20 @@ class DeviceRow:
     campaign_id: str | None = None
     outcome: str | None = None
     batch: int | None = None
+    transport: str | None = None
     _progress_time: str = field(default="", repr=False)
     _error_time: str = field(default="", repr=False)
     _outcome_time: str = field(default="", repr=False)
 
+    @property
+    def status(self) -> str:
+        """What the device is: its final outcome once the campaign recorded one, else its current state."""
+        return self.outcome if self.outcome in FINAL_OUTCOMES else (self.state or "?")
+
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data["status"] = self.status
+        return data
 
 
 @dataclass
@@ -69,6 +98,9 @@ class FleetState:
         self.applied = 0
         self._seen: set[str] = set()
         self._last_seq: dict[tuple[str, str], int] = {}
+        # Runs seen before they named a campaign: a playbook's start (and, without -e swim_campaign_id, its end)
+        # goes out before its first play sets the campaign id. Claimed by the campaign of its later events.
+        self._unclaimed: dict[str, RunInfo] = {}
 
     def apply(self, event: dict) -> bool:
         if not isinstance(event, dict):
@@ -76,7 +108,8 @@ class FleetState:
         if "event" not in event and event.get("source") == "swim-sim":
             return self._apply_sim(event)
         if self.campaign is not None and event.get("campaign_id") != self.campaign:
-            return False
+            return self._other_campaign(event)
+        self._claim(event.get("run_id"))
         event_id = event.get("event_id")
         if event_id:
             if event_id in self._seen:
@@ -96,6 +129,20 @@ class FleetState:
         handler(event)
         self.applied += 1
         return True
+
+    def _other_campaign(self, event: dict) -> bool:
+        """An event of no campaign yet: a run-level event of a run this campaign has (or may later have)."""
+        if event.get("campaign_id") is not None or event.get("event") not in RUN_EVENTS or not event.get("run_id"):
+            return False
+        if event.get("event_id") in self._seen:
+            return False
+        self._seen.add(event.get("event_id"))
+        getattr(self, f"_on_{event['event']}")(event)          # (_run files it under the unclaimed runs)
+        return event["run_id"] in self.runs
+
+    def _claim(self, run_id: str | None) -> None:
+        if run_id and run_id in self._unclaimed and run_id not in self.runs:
+            self.runs[run_id] = self._unclaimed.pop(run_id)
 
     # -- per device -----------------------------------------------------------------------------
     # One device's events on one topic arrive in order; across the two topics (callback results,
@@ -132,7 +179,7 @@ class FleetState:
         if event["host"] in CONTROLLER_HOSTS:
             return
         row, newest = self._row(event, event["host"])
-        stage = event.get("task") or event.get("module")
+        stage = stage_name(event.get("task") or event.get("module"))
         status = result.get("status")
         # A skipped task (a `when` that did not apply) is not where the device is: keep the last real stage.
         if newest and not (status == "skipped" and row.stage):
@@ -161,8 +208,9 @@ class FleetState:
 
     def _on_image_status(self, event: dict) -> None:
         status = event.get("image_status") or {}
-        self._image_state(event, event.get("host") or status.get("device") or "?",
-                          event.get("task") or status.get("operation"), status)
+        row, _newest = self._row(event, event.get("host") or status.get("device") or "?")
+        row.transport = status.get("transport") or row.transport
+        self._image_state(event, row.device, stage_name(event.get("task") or status.get("operation")), status)
 
     def _apply_sim(self, event: dict) -> bool:
         """ImageStatus events of the device simulator (device-manager side, swim.dmi.image-status)."""
@@ -173,7 +221,7 @@ class FleetState:
             return False
         self._seen.add(event_id)
         state = str(event.get("state") or "")
-        self._image_state(event, event["device"], event.get("rpc"), {
+        self._image_state(event, event["device"], stage_name(event.get("rpc")), {
             "state": state, "progress": progress_of(event.get("description") or ""),
             "ok": not (state.endswith("_FAILED") or state == "ERROR"),
             "reason": event.get("reason"), "reason_detail": event.get("reason_detail")})
@@ -199,9 +247,11 @@ class FleetState:
     # -- per run ----------------------------------------------------------------------------------
     def _run(self, event: dict) -> RunInfo:
         run_id = event.get("run_id") or "?"
-        run = self.runs.get(run_id)
+        unclaimed = self.campaign is not None and event.get("campaign_id") is None and run_id not in self.runs
+        runs = self._unclaimed if unclaimed else self.runs
+        run = runs.get(run_id)
         if run is None:
-            run = self.runs[run_id] = RunInfo(run_id)
+            run = runs[run_id] = RunInfo(run_id)
         run.playbook = event.get("playbook") or run.playbook
         run.campaign_id = event.get("campaign_id") or run.campaign_id
         return run

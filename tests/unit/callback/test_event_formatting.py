@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 
 from ansible_collections.escalator.swim.plugins.module_utils.device import StatusEvent
-from ansible_collections.escalator.swim.plugins.module_utils.events import (
+from ansible_collections.escalator.swim.plugins.plugin_utils.events import (
     EventStream, StatusPublisher, bus_settings, progress_of, status_publisher)
 from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import (
     CENSORED, clip, is_no_log, module_name, result_summary, stats_summary, task_args)
@@ -177,8 +177,8 @@ def test_bus_settings_from_vars_and_env_password(monkeypatch):
 
 def test_undelivered_status_events_spool_and_warn_once_per_run(tmp_path, monkeypatch):
     """Broker away: each task's reports go to the shared spool, in order; only the first task of the run warns."""
-    from ansible_collections.escalator.swim.plugins.module_utils.events import spooling_sender
-    from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Spool
+    from ansible_collections.escalator.swim.plugins.plugin_utils.events import spooling_sender
+    from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_spool import Spool
 
     monkeypatch.setenv("SWIM_KAFKA_RUN_ID", "run-1")
     settings = bus_settings({"swim_kafka_bootstrap_servers": "127.0.0.1:9", "swim_kafka_spool_dir": str(tmp_path),

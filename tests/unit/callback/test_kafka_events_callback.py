@@ -108,8 +108,10 @@ def callback(monkeypatch, tmp_path):
     monkeypatch.setattr(kafka_events.CallbackBase, "set_options", lambda self, **kw: None)
     monkeypatch.setattr(kafka_events, "KafkaSender", Sender)
     monkeypatch.setattr(kafka_events, "preload", lambda: None)
-    monkeypatch.delenv(kafka_events.RUN_ID_ENV, raising=False)
-    monkeypatch.delenv(kafka_events.CAMPAIGN_ENV, raising=False)
+    # The callback exports its settings to the environment (for the worker processes): a private copy,
+    # without any SWIM_KAFKA_* / ANSIBLE_KAFKA_EVENTS_* of the machine running the tests.
+    monkeypatch.setattr(kafka_events.os, "environ", {key: value for key, value in kafka_events.os.environ.items()
+                                                      if not key.startswith(("SWIM_KAFKA_", "ANSIBLE_KAFKA_EVENTS_"))})
 
     def make(**options):
         values = {**DEFAULTS, "spool_dir": str(tmp_path / "spool"), **options}
@@ -127,8 +129,23 @@ def records(cb):
 
 def test_disabled_with_one_warning_when_no_servers(callback):
     cb = callback(bootstrap_servers=None)
+    assert not cb._display.warnings and cb.sender is None     # extra vars may still configure it
+    cb.v2_playbook_on_start(Playbook([Play()]))
     assert cb.disabled and len(cb._display.warnings) == 1 and "bootstrap_servers" in cb._display.warnings[0]
-    cb.v2_playbook_on_start(Playbook([]))  # a disabled callback does nothing, raises nothing
+    cb.v2_playbook_on_play_start(Play())  # a disabled callback does nothing, raises nothing
+
+
+def test_extra_vars_configure_the_callback_and_the_device_modules(callback):
+    """`-e swim_kafka_bootstrap_servers=...` as the user guide says: the callback publishes, and the worker
+    processes (device modules) inherit the same settings."""
+    cb = callback(bootstrap_servers=None, security_protocol="SSL", ssl_cafile="/ca.pem")
+    cb.v2_playbook_on_start(Playbook([Play(extra={"swim_kafka_bootstrap_servers": "127.0.0.1:7"})]))
+    assert not cb.disabled and not cb._display.warnings
+    assert cb.sender.settings["bootstrap_servers"] == ["127.0.0.1:7"]
+    assert cb.sender.settings["security_protocol"] == "SSL"                    # ini options still apply
+    assert [r["event"] for r in records(cb)] == ["playbook_start"]
+    assert kafka_events.os.environ["SWIM_KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:7"
+    assert kafka_events.os.environ["SWIM_KAFKA_SSL_CAFILE"] == "/ca.pem"
 
 
 def test_disabled_when_kafka_is_missing(callback, monkeypatch):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_sender import KafkaSender, host_port, split_servers
-from ansible_collections.escalator.swim.plugins.module_utils.kafka_spool import Record, Spool
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_sender import KafkaSender, host_port, split_servers
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_spool import Record, Spool
 
 
 class Future:

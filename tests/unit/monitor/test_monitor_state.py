@@ -38,7 +38,7 @@ def test_in_order_fold():
     for e in STREAM:
         state.apply(e)
     row = state.snapshot()["devices"][0]
-    assert (row["stage"], row["state"], row["progress"], row["last_error"]) == ("Download", "changed", 100.0, None)
+    assert (row["stage"], row["state"], row["progress"], row["last_error"]) == ("download", "changed", 100.0, None)
 
 
 def test_topics_interleaved_any_way_give_the_same_row():
@@ -71,7 +71,7 @@ def test_errors_are_kept_and_the_latest_wins():
     state.apply(result(3, "ok", task="Read versions"))
     row = state.devices["olt-1"]
     assert row.stage == "Read versions" and row.state == "ok" and row.progress is None
-    assert row.last_error == "Download: olt-1: DownloadImage failed: WRONG_IMAGE_CHECKSUM (sha mismatch)"
+    assert row.last_error == "download: olt-1: DownloadImage failed: WRONG_IMAGE_CHECKSUM (sha mismatch)"
 
 
 def test_campaign_filter_and_runs():
@@ -91,7 +91,7 @@ def test_simulator_events_are_understood_without_a_campaign_filter():
     state = FleetState()
     state.apply({"schema": 1, "source": "swim-sim", "device": "olt-9", "rpc": "DownloadImage",
                  "state": "COPYING_IMAGE", "description": "downloaded 30% (3/10 bytes)", "time": "2025-01-01T00:00:01Z"})
-    assert state.devices["olt-9"].progress == 30.0 and state.devices["olt-9"].stage == "DownloadImage"
+    assert state.devices["olt-9"].progress == 30.0 and state.devices["olt-9"].stage == "download"
     assert not FleetState(campaign="c").apply({"source": "swim-sim", "device": "x", "state": "COPYING_IMAGE"})
 
 
@@ -145,7 +145,74 @@ def test_a_skipped_task_does_not_become_the_stage():
     for e in STREAM + [result(7, "skipped", task="Stop the campaign")]:
         state.apply(e)
     row = state.snapshot()["devices"][0]
-    assert (row["stage"], row["state"], row["progress"]) == ("Download", "changed", 100.0)
+    assert (row["stage"], row["state"], row["progress"]) == ("download", "changed", 100.0)
     first = FleetState()
     first.apply(result(1, "skipped", task="Coordination point"))
     assert first.snapshot()["devices"][0]["stage"] == "Coordination point"
+
+
+def test_a_failed_device_is_never_ok_and_stages_use_the_status_table_names():
+    from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import result_summary
+    failed_row = {"device": "olt-1", "campaign": "c", "batch": 1, "outcome": "failed", "stages": {
+        "activate": {"state": "failed", "error_code": "INVALID_IMAGE", "start": "2025-01-01T00:00:05Z",
+                     "end": "2025-01-01T00:00:06Z"}}}
+    state = FleetState(campaign="c")
+    state.apply(result(1, "changed", task="escalator.swim.upgrade : Download: image into standby"))
+    state.apply(result(2, "failed", "fell back", task="escalator.swim.upgrade : Activate: reboot into the new image"))
+    # The rescue's tasks end ok: the last task's state, but not how the device ended.
+    state.apply(result(3, "ok", task="escalator.swim.upgrade : Rollback: record the failed stage",
+                       campaign=result_summary("ok", {"row": failed_row}, no_log=False)["campaign"]))
+    row = state.devices["olt-1"]
+    assert (row.stage, row.state, row.status) == ("rollback", "ok", "failed")
+    assert row.last_error == "activate: fell back"
+    text = table(state, width=200)
+    assert "(failed 1)" in text.splitlines()[0] and "ok" not in text.splitlines()[0].split("device(s)")[1].split(",")[0]
+    assert text.splitlines()[2].split()[:3] == ["olt-1", "rollback", "failed"]
+
+
+def test_netconf_download_without_percentage_says_so():
+    state = FleetState()
+    state.apply(event("image_status", 1, producer="op2", task="escalator.swim.upgrade : Download: image into standby",
+                      image_status={"device": "olt-1", "transport": "netconf", "operation": "download_image",
+                                    "state": "COPYING_IMAGE", "ok": True, "progress": None}))
+    assert state.devices["olt-1"].stage == "download"
+    assert "(no % from the device)" in table(state, width=200)
+
+
+def test_a_run_that_named_its_campaign_late_is_shown_finished():
+    state = FleetState(campaign="c")
+    start = event("playbook_start", 0, host=None, campaign=None, playbook="rolling_upgrade.yml")
+    assert state.apply(start) is False and state.runs == {}          # no campaign yet: held, not shown
+    state.apply(result(1, "ok"))                                      # the campaign's first event claims the run
+    assert state.apply(event("playbook_end", 9, host=None, campaign=None, status="failed")) is True
+    [run] = state.snapshot()["runs"]
+    assert (run["status"], run["started"], run["ended"]) == ("failed", start["time"], "2025-01-01T00:00:09.000Z")
+    other = FleetState(campaign="c")
+    other.apply(event("playbook_start", 0, host=None, campaign=None))
+    other.apply(event("playbook_end", 1, host=None, campaign=None, status="successful"))
+    assert other.snapshot()["runs"] == []                             # a run of no campaign of ours
+
+
+def test_directory_mode_reads_the_status_rows(tmp_path):
+    import json
+    import os
+    import time
+
+    from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import record
+    from swim_monitor.directory import read_directory
+
+    directory = str(tmp_path / "c")
+    record(directory, "c", "olt-1", "download", "ok", batch=0)
+    record(directory, "c", "olt-1", "activate", "failed", error="fell back to 1.0.0", error_code="INVALID_IMAGE")
+    record(directory, "c", "olt-2", "verify", "skipped", error="already runs the target version")
+    state = read_directory(directory)
+    rows = {r["device"]: r for r in state.snapshot()["devices"]}
+    assert (rows["olt-1"]["stage"], rows["olt-1"]["status"], rows["olt-1"]["batch"]) == ("activate", "failed", 0)
+    assert rows["olt-1"]["last_error"] == "activate: INVALID_IMAGE: fell back to 1.0.0"
+    assert rows["olt-2"]["status"] == "skipped"
+    assert state.snapshot()["runs"][0]["status"] == "running"
+    time.sleep(0.01)
+    with open(os.path.join(directory, "campaign.json"), "w", encoding="utf-8") as handle:
+        json.dump({"outcome": "partially failed"}, handle)
+    assert read_directory(directory).snapshot()["runs"][0]["status"] == "finished: partially failed"
+    assert "finished: partially failed" in table(read_directory(directory), width=200).splitlines()[0]

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """The collection's event schema, and the publisher of image-status events to Kafka.
 
-PRIVATE to the collection: the names here may change without a semver bump; the event schema
+PRIVATE to the collection (controller only: the callback and the device action plugins): the names here may change without a semver bump; the event schema
 itself is public and versioned (``docs/events.schema.json``, ``docs/kafka.md``).
 
 Two producers share the envelope built by :class:`EventStream`:
@@ -23,9 +23,11 @@ import threading
 import typing as t
 import uuid
 
-from .clock import utc_now
-from .device import StatusEvent
-from .redaction import redact, redact_url
+from ansible_collections.escalator.swim.plugins.module_utils.clock import utc_now
+from ansible_collections.escalator.swim.plugins.module_utils.device import StatusEvent
+from ansible_collections.escalator.swim.plugins.module_utils.redaction import redact, redact_url
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import producer_settings
+from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import resolve as resolve_kafka
 
 SCHEMA_VERSION = 1
 DEFAULT_STATUS_TOPIC = "swim.image-status"
@@ -34,10 +36,8 @@ DEFAULT_EVENTS_TOPIC = "swim.events"
 # events carry the run id of the playbook run they belong to.
 RUN_ID_ENV = "SWIM_KAFKA_RUN_ID"
 CAMPAIGN_ENV = "SWIM_KAFKA_CAMPAIGN_ID"
-PASSWORD_ENV = "SWIM_KAFKA_SASL_PLAIN_PASSWORD"
 # The callback's spool directory, exported for the workers: both spool to the same file.
 SPOOL_ENV = "SWIM_KAFKA_SPOOL_DIR"
-DEFAULT_SPOOL_DIR = "~/.ansible/swim-kafka-spool"
 
 _PROGRESS = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*%")
 
@@ -175,23 +175,15 @@ class StatusPublisher:
 
 
 def bus_settings(get: t.Callable[[str], t.Any]) -> dict | None:
-    """Kafka settings from ``swim_kafka_*`` variables (*get* returns a templated value or None)."""
-    servers = get("swim_kafka_bootstrap_servers")
-    if not servers:
+    """The sender settings of the image-status events, by the one precedence of kafka_settings.py (variables,
+    environment, the callback's ini options it exported, defaults); None when no bootstrap servers are set."""
+    resolved = resolve_kafka(get)
+    settings = producer_settings(resolved)
+    if not settings:
         return None
-    settings = {"bootstrap_servers": servers}
-    for key in ("client_id", "acks", "security_protocol", "ssl_cafile", "ssl_certfile", "ssl_keyfile",
-                "sasl_mechanism", "sasl_plain_username", "sasl_plain_password"):
-        value = get(f"swim_kafka_{key}")
-        if value not in (None, ""):
-            settings[key] = value
-    if "sasl_plain_password" not in settings and os.environ.get(PASSWORD_ENV):
-        settings["sasl_plain_password"] = os.environ[PASSWORD_ENV]  # AWX credential injection
-    settings["request_timeout"] = float(get("swim_kafka_timeout") or 5.0)
-    settings["connect_timeout"] = min(1.0, settings["request_timeout"])
     settings.setdefault("client_id", "escalator.swim-status")
-    settings["spool_dir"] = get("swim_kafka_spool_dir") or os.environ.get(SPOOL_ENV) or DEFAULT_SPOOL_DIR
-    settings["spool_max_mb"] = int(get("swim_kafka_spool_max_mb") or 64)
+    settings["spool_dir"] = resolved["spool_dir"]
+    settings["spool_max_mb"] = resolved["spool_max_mb"]
     return settings
 
 
