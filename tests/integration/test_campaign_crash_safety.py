@@ -115,3 +115,19 @@ def test_a_device_that_never_came_back_holds_its_redundancy_partner(sim_fleet, i
     entries = [json.loads(line) for line in (campaign / "campaign.log").read_text().splitlines()]
     assert any(e["device"] == "olt-002" and "held back" in e["error"] and "olt-001" in e["error"] for e in entries)
     assert "held back: redundancy group" in run.stdout
+
+
+def test_every_device_failing_its_precheck_still_reports_and_releases(sim_fleet, image_server, tmp_path):
+    """Failure 6, end: when every device in scope fails its precheck the playbook still prints the status
+    table, releases the locks and exits 2 (Ansible ends a playbook whose play lost every host)."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(1, groups=["a"], faults={"devices": {"olt-001": {"alarms": {"fan-2": "major"}}}})
+    extra = write_plan(tmp_path, image)
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars=extra)
+    assert run.returncode == 2, run.stdout[-4000:]
+    assert "campaign it-resume: partially failed" in run.stdout, run.stdout[-4000:]
+    assert "BLOCKING_ALARMS" in run.stdout
+    assert not list((state / "locks").glob("*.lock"))
+    assert fleet.reboots() == []
