@@ -12,12 +12,23 @@ import yaml
 
 from controller_kill import kill_whole_controller
 from playbook_runner import BIN, ROOT, ansible_env, run_playbook
-from test_campaign import table_states
 from test_campaign_resume import plan_for
 
 
 def when(stamp: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def rows_now(campaign) -> dict:
+    """table_states while the campaign runs: a row's temporary file (.tmp-*.json) or a vanished one is skipped."""
+    rows = {}
+    for path in (campaign / "status").glob("[!.]*.json") if (campaign / "status").is_dir() else []:
+        try:
+            row = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        rows[row["device"]] = (row["outcome"], {name: stage["state"] for name, stage in row["stages"].items()})
+    return rows
 
 
 def write_plan(tmp_path, image, **campaign) -> dict:
@@ -67,7 +78,7 @@ def test_locks_of_devices_an_earlier_crashed_run_finished_are_released(sim_fleet
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
-            rows = table_states(campaign) if (campaign / "status").is_dir() else {}
+            rows = rows_now(campaign)
             if rows.get("olt-001", ("",))[0] == "upgraded" and \
                     rows.get("olt-002", ("", {}))[1].get("activate") == "running":
                 break
