@@ -255,6 +255,11 @@ recovery:
     C(rollback_campaign) (policy rollback_campaign).
   returned: success
   type: dict
+redundancy:
+  description: Per host of a redundancy group, its groups (C(group), C(members), C(max_down)); the campaign uses
+    it to hold a host back while partners are down (filter P(escalator.swim.campaign_hold#filter)).
+  returned: success
+  type: dict
 warnings:
   description: Steps that select no host, pause points beyond the last batch.
   returned: when there are any

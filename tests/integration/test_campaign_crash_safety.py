@@ -12,12 +12,23 @@ import yaml
 
 from controller_kill import kill_whole_controller
 from playbook_runner import BIN, ROOT, ansible_env, run_playbook
-from test_campaign import table_states
 from test_campaign_resume import plan_for
 
 
 def when(stamp: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def rows_now(campaign) -> dict:
+    """table_states while the campaign runs: a row's temporary file (.tmp-*.json) or a vanished one is skipped."""
+    rows = {}
+    for path in (campaign / "status").glob("[!.]*.json") if (campaign / "status").is_dir() else []:
+        try:
+            row = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        rows[row["device"]] = (row["outcome"], {name: stage["state"] for name, stage in row["stages"].items()})
+    return rows
 
 
 def write_plan(tmp_path, image, **campaign) -> dict:
@@ -67,7 +78,7 @@ def test_locks_of_devices_an_earlier_crashed_run_finished_are_released(sim_fleet
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and proc.poll() is None:
-            rows = table_states(campaign) if (campaign / "status").is_dir() else {}
+            rows = rows_now(campaign)
             if rows.get("olt-001", ("",))[0] == "upgraded" and \
                     rows.get("olt-002", ("", {}))[1].get("activate") == "running":
                 break
@@ -115,3 +126,19 @@ def test_a_device_that_never_came_back_holds_its_redundancy_partner(sim_fleet, i
     entries = [json.loads(line) for line in (campaign / "campaign.log").read_text().splitlines()]
     assert any(e["device"] == "olt-002" and "held back" in e["error"] and "olt-001" in e["error"] for e in entries)
     assert "held back: redundancy group" in run.stdout
+
+
+def test_every_device_failing_its_precheck_still_reports_and_releases(sim_fleet, image_server, tmp_path):
+    """Failure 6, end: when every device in scope fails its precheck the playbook still prints the status
+    table, releases the locks and exits 2 (Ansible ends a playbook whose play lost every host)."""
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(1, groups=["a"], faults={"devices": {"olt-001": {"alarms": {"fan-2": "major"}}}})
+    extra = write_plan(tmp_path, image)
+    state = tmp_path / "state"
+    run = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env={"SWIM_STATE_DIR": str(state)},
+                       extra_vars=extra)
+    assert run.returncode == 2, run.stdout[-4000:]
+    assert "campaign it-resume: partially failed" in run.stdout, run.stdout[-4000:]
+    assert "BLOCKING_ALARMS" in run.stdout
+    assert not list((state / "locks").glob("*.lock"))
+    assert fleet.reboots() == []
