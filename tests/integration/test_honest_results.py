@@ -30,3 +30,17 @@ def test_snapshot_in_check_mode_says_it_wrote_nothing(sim_fleet, tmp_path):
     assert snap["msg"] == f"olt-001: snapshot taken; check mode: not written to {results}/olt-001-snap.json"
     assert "written to" not in snap["msg"].replace("not written to", "")
     assert not (results / "olt-001-snap.json").exists()
+
+
+def test_rollback_and_version_report_of_an_unknown_campaign_fail(sim_fleet, tmp_path):
+    fleet = sim_fleet(1)
+    env = {"SWIM_STATE_DIR": str(tmp_path / "state")}
+    back = run_playbook("escalator.swim.rollback", fleet.inventory, env=env,
+                        extra_vars={"swim_campaign_id": "no-such-campaign", "swim_auto_approve": True})
+    assert back.returncode == 2, back.stdout[-3000:]
+    assert "unknown campaign no-such-campaign: no status table in" in back.stdout
+    assert "nothing was reverted" in back.stdout and fleet.reboots() == []
+    report = run_playbook("escalator.swim.version_report", fleet.inventory, env=env,
+                          extra_vars={"swim_campaign_id": "no-such-campaign",
+                                      "swim_report_dest": str(tmp_path / "report.json")})
+    assert report.returncode == 2 and "unknown campaign no-such-campaign: no status table in" in report.stdout
