@@ -42,3 +42,18 @@ def test_a_gate_without_an_operator_stops_the_campaign_and_resumes_when_approved
     assert "campaign it-gate: complete" in second.stdout
     assert set(active(fleet).values()) == {"2.0.0"}
     assert not list((tmp_path / "state" / "locks").glob("*.lock"))
+
+
+def test_limit_is_refused_with_the_reason_and_nothing_changes(sim_fleet, image_server, tmp_path):
+    image = image_server.make_image("swim-olt", "2.0.0", size=64 * 1024)
+    fleet = sim_fleet(3, groups=["a", "b"])
+    plan = tmp_path / "plan.yml"
+    plan.write_text(yaml.safe_dump(gated_plan(image, "it-limit")))
+    env = {"SWIM_STATE_DIR": str(tmp_path / "state")}
+    for playbook, extra in (("escalator.swim.rolling_upgrade", {"swim_plan": str(plan), "swim_auto_approve": True}),
+                            ("escalator.swim.rollback", {"swim_campaign_id": "it-limit", "swim_auto_approve": True})):
+        run = run_playbook(playbook, fleet.inventory, env=env, extra_vars=extra, args=["--limit", "olt-003"])
+        assert run.returncode == 2, run.stdout[-3000:]
+        assert "--limit olt-003 is refused: a campaign chooses its devices from the plan" in run.stdout
+    assert fleet.reboots() == [] and set(active(fleet).values()) == {"1.0.0"}
+    assert not list((tmp_path / "state").glob("campaigns/*/status/*.json"))
