@@ -93,6 +93,13 @@ def test_rollback_playbook_reverts_a_finished_campaign_then_does_nothing(sim_fle
     assert again.returncode == 0, again.stdout[-3000:]
     assert len(fleet.reboots()) == upgrades + 3, "nothing left to revert"
 
+    # The campaign run again after its rollback: every device's row says rolled back, and so does the outcome.
+    rerun = run_playbook("escalator.swim.rolling_upgrade", fleet.inventory, env=env,
+                         extra_vars={"swim_plan": str(plan), "swim_auto_approve": True})
+    assert "campaign it-rollback: rolled back" in rerun.stdout, rerun.stdout[-3000:]
+    assert "partially failed" not in rerun.stdout
+    assert len(fleet.reboots()) == upgrades + 3
+
     # Without a campaign: versions only, and an unreachable device is a line of the report, not a failure.
     inventory = yaml.safe_load(fleet.inventory.read_text())
     inventory["all"]["children"]["swim_fleet"]["children"]["a"]["hosts"]["olt-003"]["ansible_port"] = 1
@@ -152,6 +159,8 @@ def test_check_mode_prints_the_batches_and_touches_nothing(sim_fleet, image_serv
     # The resolved batches, one readable line each.
     assert re.search(r'"batch 0 [\w-]+( \(canary\))?: olt-001, olt-002"', run.stdout), run.stdout[-5000:]
     assert re.search(r'"batch 1 [\w-]+( \(canary\))?: olt-003"', run.stdout)
+    assert "campaign it-check: check mode: nothing changed; 3 devices would be upgraded, 0 skipped" in run.stdout
+    assert ": complete" not in run.stdout
     for host, batch in (("olt-001", 0), ("olt-002", 0), ("olt-003", 1)):
         assert re.search(rf'ok: \[{host}\] => {{\s*"msg": "batch {batch} \(all-a\): 1\.0\.0 -> 2\.0\.0: precheck, '
                          r'backup, download swim-olt 2\.0\.0', run.stdout), host

@@ -18,7 +18,7 @@ TEMPLATES = json.loads((AWX / "job_templates.json").read_text())["job_templates"
 NOT_PLAYBOOKS = {"execution-environment.yml", "requirements.yml"}
 # Survey defaults that differ from the playbook's own default, because an AWX job runs in a throw-away container
 # without a terminal. Each is explained in docs/awx/README.md.
-AWX_DEFAULTS = {"swim_state_root": "/var/lib/swim", "swim_auto_approve": "true"}
+AWX_DEFAULTS = {"swim_state_root": "/var/lib/swim"}
 # Playbooks whose job template may use job slicing (docs/awx/README.md, "Job slicing").
 SLICE_SAFE = {"version_report"}
 
@@ -69,7 +69,8 @@ def test_survey_offers_exactly_the_documented_variables(name):
 def test_boolean_survey_answers_are_read_with_the_bool_filter(name):
     """A survey answers "false" as a string: every use of a documented bool variable goes through | bool."""
     bools = [v.name for v in documented_variables(ROOT / "playbooks" / f"{name}.yml").values() if v.type == "bool"]
-    texts = [p.read_text() for p in [ROOT / "playbooks" / f"{name}.yml", *(ROOT / "roles").rglob("*.yml")]]
+    texts = [p.read_text() for p in [ROOT / "playbooks" / f"{name}.yml", *(ROOT / "playbooks" / "tasks").glob("*.yml"),
+                                     *(ROOT / "roles").rglob("*.yml")]]
     for variable in bools:
         uses = [m.group(0) for text in texts for m in re.finditer(rf"{variable}\b[^\n]*", text)
                 if not text[:m.start()].rsplit("\n", 1)[-1].lstrip().startswith("#")]

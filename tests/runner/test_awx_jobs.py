@@ -151,8 +151,13 @@ def test_validate_plan_dry_run_job(sim_fleet, image_server, awx_job):
                   project_files={"campaigns/bad.yml": yaml.safe_dump(plan)})
     assert bad.status == "failed" and bad.rc == 2
     (failed,) = bad.of("runner_on_failed")
-    problems = failed["event_data"]["res"]["problems"]
+    assert "problem(s) in the campaign plan" in failed["event_data"]["res"]["msg"]
+    # Every problem in the validation's own result, and one per line in the job output.
+    (checked,) = bad.of("runner_on_ok", "Validate the plan")
+    problems = checked["event_data"]["res"]["problems"]
     assert any("nowhere" in p for p in problems) and any("sha256" in p for p in problems), problems
+    (listed,) = bad.of("runner_on_ok", "Problems of the plan, one per line")
+    assert listed["event_data"]["res"]["msg"] == problems
 
 
 def test_rolling_upgrade_check_job(sim_fleet, image_server, awx_job, tmp_path):

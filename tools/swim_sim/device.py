@@ -659,6 +659,12 @@ class Device:
         failing = self.spec.has("activation_sanity_failure")
         await self._reboot("activate", forever=self.spec.has("never_returns"),
                            checks=self.timings.sanity_time, stay_down=failing)
+        if self.spec.has("activation_not_applied"):
+            # A device manager seen in the field: it says complete and reports no fallback, yet still runs
+            # the old image. The collection must report exactly that, not a fallback.
+            self.trial = False
+            emit(State.ACTIVATION_COMPLETE, description=f"{new.label} is active")
+            return
         if failing:
             why = f"sanity checks failed on {new.label}"
             emit(State.REBOOTING_DEVICE, description=f"{why}; falling back to {old.label}, rebooting")
@@ -697,6 +703,10 @@ class Device:
     async def _revert(self, emit) -> None:
         old, new = self.partitions["active"], self.partitions["standby"]
         emit(State.REBOOTING_DEVICE, description=f"reverting {self.name} to {new.label}; rebooting without sanity checks")
+        if self.spec.has("activation_not_applied"):       # see _activate
+            await self._reboot("revert")
+            emit(State.ACTIVATION_COMPLETE, description=f"{new.label} is active")
+            return
         # The boot flag is flipped before the reboot: persisted now.
         self.partitions = {"active": new, "standby": old}
         self.active_slot ^= 1

@@ -67,6 +67,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "unreachable": {},
     "flapping": {"flaps": 2, "up_time": 0.3, "down_time": None},
     "stream_drop_on_reboot": {},
+    "activation_not_applied": {},
     # NETCONF only: the device does not implement bbf-software-management (absent from hello and the YANG
     # library; with import_only it is listed as an import-only module: its data and actions do not exist).
     "no_swm_model": {"import_only": False},

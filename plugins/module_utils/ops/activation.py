@@ -43,14 +43,15 @@ def boot_standby(ctx, operation: str, before: SoftwareVersions, start) -> dict:
         if ctx.diff:
             result["diff"] = partitions_diff(before, after)
         return result
-    fell_back = running is not None and previous is not None and running.same_as(previous.name, previous.version)
-    reason = "ACTIVATION_FAILED" if fell_back else "UNEXPECTED_IMAGE"
-    raise DeviceError(device.name, operation, reason,
-                      f"expected {describe(target)} to be active after the reboot but the device runs "
-                      f"{describe(running)}" + (" (it fell back to its previous image)" if fell_back else ""),
+    # The device reported success (no fallback, no failure: those raise above) yet does not run the
+    # target: say what it reported and what it runs, never that it "fell back".
+    reported = history[-1].state if history else "no status"
+    still = running is not None and previous is not None and running.same_as(previous.name, previous.version)
+    raise DeviceError(device.name, operation, "UNEXPECTED_IMAGE",
+                      f"the device reported {reported} but runs {describe(running)}, not {describe(target)}"
+                      + (" (still its previous image; it reported no fallback)" if still else ""),
                       transport=device.transport, history=history,
-                      extra={"changed": True, "after": after.as_dict(),
-                             "fell_back_to": running.as_dict() if fell_back and running else None})
+                      extra={"changed": True, "after": after.as_dict(), "fell_back_to": None})
 
 
 def _settled(device, budget, operation, history) -> SoftwareVersions:

@@ -121,8 +121,12 @@ def run(ctx) -> dict:
         result["dest"] = params["dest"]
         result["kept"] = kept is not None
     if not params.get("compare_to"):
-        result["msg"] = (f"{ctx.name}: snapshot kept from {params['dest']}" if kept is not None else
-                         f"{ctx.name}: snapshot taken" + (f" and written to {params['dest']}" if params.get("dest") else ""))
+        if kept is not None:
+            result["msg"] = f"{ctx.name}: snapshot kept from {params['dest']}"
+        elif params.get("dest") and ctx.check_mode:     # check mode writes nothing: say so
+            result["msg"] = f"{ctx.name}: snapshot taken; check mode: not written to {params['dest']}"
+        else:
+            result["msg"] = f"{ctx.name}: snapshot taken" + (f" and written to {params['dest']}" if params.get("dest") else "")
         return result
     before = _load(params["compare_to"], "compare_to")
     diff, violations = compare(before, current, **{key: params[key] for key in COMPARE_OPTIONS})
