@@ -59,19 +59,19 @@ options:
   ca_cert:
     description:
       - PEM file of the CA that signed the device manager's certificate (with O(tls)).
-    type: path
+    type: str
     vars:
       - name: swim_ca_cert
   client_cert:
     description:
       - PEM client certificate for mutual TLS; goes with O(client_key).
-    type: path
+    type: str
     vars:
       - name: swim_client_cert
   client_key:
     description:
       - PEM private key of O(client_cert).
-    type: path
+    type: str
     vars:
       - name: swim_client_key
   tls_server_name:
@@ -107,6 +107,7 @@ class Connection(DeviceConnection):
 
     transport = "escalator.swim.dmi"
     DEVICE_TRANSPORT = "dmi"
+    FILE_OPTIONS = frozenset({"ca_cert", "client_cert", "client_key"})
     PARAMS = {
         "device_uuid": "device_uuid",
         "device_uri": "device_uri",

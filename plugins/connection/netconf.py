@@ -63,7 +63,7 @@ options:
   private_key_file:
     description:
       - SSH private key file (RSA, ECDSA or Ed25519).
-    type: path
+    type: str
     ini:
       - section: defaults
         key: private_key_file
@@ -93,14 +93,14 @@ options:
     description:
       - OpenSSH known_hosts file used to verify host keys (entries C([host]:port keytype base64) for a port other
         than 22). Defaults to an O(ssh_config) C(UserKnownHostsFile), else C(~/.ssh/known_hosts).
-    type: path
+    type: str
     vars:
       - name: swim_known_hosts_file
   ssh_config:
     description:
       - OpenSSH client config file. The device's C(Host) block gives C(HostName), C(Port), C(User),
         C(IdentityFile), C(UserKnownHostsFile), C(ProxyJump) and C(ProxyCommand) where the options here do not.
-    type: path
+    type: str
     env:
       - name: ANSIBLE_NETCONF_SSH_CONFIG
     vars:
@@ -171,6 +171,7 @@ class Connection(DeviceConnection):
 
     transport = "escalator.swim.netconf"
     DEVICE_TRANSPORT = "netconf"
+    FILE_OPTIONS = frozenset({"private_key_file", "known_hosts_file", "ssh_config"})
     PARAMS = {
         "remote_user": "username",
         "password": "password",

@@ -40,8 +40,7 @@ options:
         description: Campaign id; defaults to the variable C(swim_campaign_id).
         type: str
       device:
-        description: Whose row; defaults to the inventory hostname (O(device_name) when the module runs
-          without its action plugin).
+        description: Whose row; defaults to the inventory hostname.
         type: str
       batch:
         description: Batch number kept in the row; defaults to the variable C(swim_batch).

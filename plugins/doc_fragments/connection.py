@@ -10,7 +10,7 @@ class ModuleDocFragment:
 options:
   connect_timeout:
     description:
-      - For this task only, the connect window in seconds, instead of the connection's O(timeout) option
+      - For this task only, the connect window in seconds, instead of the connection's C(timeout) option
         (C(swim_connect_timeout)). The campaign roles pass the plan's per-step timeouts here.
     type: float
   rpc_timeout:

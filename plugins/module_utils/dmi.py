@@ -155,7 +155,9 @@ class DmiDevice(Device):
                 detail += f"; if {self.target} serves TLS, set tls (swim_tls) and ca_cert (swim_ca_cert)"
         return DeviceError(self.name, operation, reason, detail, transport=self.transport,
                            history=history, retryable=code in _RETRYABLE_CODES,
-                           unreachable=code in _NOT_REACHED_CODES and not self._answered)
+                           # (a manager that closes the socket in the handshake was reached: TLS settings)
+                           unreachable=code in _NOT_REACHED_CODES and not self._answered
+                           and "socket closed" not in detail.lower())
 
     def _unary(self, operation: str, method, request, retry: bool = True, about_device: bool = True):
         """One unary RPC with a deadline; retried with back-off while the device is unreachable.

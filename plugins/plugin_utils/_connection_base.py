@@ -16,6 +16,8 @@ measured cost per host-task is in docs/performance.md.
 
 from __future__ import annotations
 
+import os
+
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection import ConnectionBase
 
@@ -37,6 +39,7 @@ class DeviceConnection(ConnectionBase):
 
     DEVICE_TRANSPORT = ""
     PARAMS: dict[str, str] = {}         # the transport's own options -> Device parameters
+    FILE_OPTIONS: frozenset = frozenset()   # options naming a file on the controller (~ expanded)
     has_pipelining = False
     _remote_is_local = True             # (no module ever runs on the device: nothing to discover there)
 
@@ -50,7 +53,15 @@ class DeviceConnection(ConnectionBase):
         """The Device parameters (module_utils/dmi.py, netconf.py) from this connection's options."""
         params = {"transport": self.DEVICE_TRANSPORT}
         for option, param in {**COMMON_PARAMS, **self.PARAMS}.items():
-            params[param] = self.get_option(option)
+            value = self.get_option(option)
+            # an empty variable means "not set" (as swim_* variables always did); the file options are plain
+            # strings in DOCUMENTATION because ansible's type path would turn "" into the current directory
+            if value == "":
+                value = None
+            elif option in self.FILE_OPTIONS and isinstance(value, str):
+                value = os.path.expanduser(value)
+            params[param] = value
+        params["host"] = params["host"] or fallback_name      # (an empty ansible_host: the inventory hostname)
         params["device_name"] = params["device_name"] or fallback_name or params["host"]
         return params
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 
+from ansible.plugins.loader import connection_loader
+
 from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import RECORD_ARGSPEC, RECORD_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.connection import TASK_CONNECTION_ARGSPEC
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
@@ -30,13 +32,17 @@ def preload_transports() -> None:
     ansible-core's linear and free strategies load a task's action plugin class in the main process
     (to read BYPASS_HOST_LOOP) before forking the task's workers, so this import, run when this file is
     loaded, is inherited by every worker instead of being repeated for every host-task: 0.086 -> 0.038
-    controller CPU-s per ``sw_version`` host-task on the benchmark machine (docs/performance.md).
+    controller CPU-s per ``sw_version`` host-task on the benchmark machine (docs/performance.md). The same
+    for the connection plugins escalator.swim.dmi/netconf (their option definitions).
     Only modules are imported: no gRPC channel or SSH session exists before a fork. A transport whose
     library is missing is simply not preloaded (open_device reports it per task).
     """
     for name in TRANSPORT_MODULES:
         try:
             importlib.import_module(f"ansible_collections.escalator.swim.plugins.module_utils.{name}")
+            # the connection plugin too: loading it parses its DOCUMENTATION (YAML) into ansible's config
+            # definitions, which a worker would otherwise repeat for every host-task (docs/performance.md)
+            connection_loader.get(f"escalator.swim.{name}", class_only=True)
         except Exception:  # noqa: BLE001 -- an optimisation must never break loading the plugin
             pass
 

@@ -23,3 +23,22 @@ def test_loading_a_device_action_plugin_preloads_the_dmi_transport():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "True"]
+
+
+CONNECTION_PROBE = """
+from ansible import constants as C
+from ansible.plugins.loader import init_plugin_loader
+init_plugin_loader([{collections!r}])     # as ansible-playbook has, before any task
+from ansible_collections.escalator.swim.plugins.action import sw_version  # what the strategy does
+# (checked without loading them again; the names are the ones a worker's TaskExecutor looks up)
+print(all(C.config.has_configuration_definition("connection", "ansible_collections.escalator.swim.plugins.connection." + t)
+          for t in ("dmi", "netconf")))
+"""
+
+
+def test_loading_a_device_action_plugin_preloads_the_connection_plugins_option_definitions():
+    """(issue 15) Their DOCUMENTATION is parsed once in the main process, not in every host-task's worker."""
+    proc = subprocess.run([sys.executable, "-c", CONNECTION_PROBE.format(collections=str(ROOT / ".collections"))],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True"]

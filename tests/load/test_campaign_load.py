@@ -2,8 +2,8 @@
 
 `make test` runs a reduced size (40 devices); `make load` (SWIM_LOAD_FULL=1) runs the full 200. Every
 device ends on a known-good image, every faulty device's row names its fault, every other device is
-upgraded, no lock is left behind, and the playbook exits 4 (partially failed, and unreachable devices: Ansible's
-exit code for unreachable hosts wins over 2).
+upgraded, no lock is left behind, and the playbook exits 2 (partially failed; 4 in the full run, which has
+unreachable devices: Ansible's exit code for unreachable hosts wins).
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def test_campaign_over_a_large_fleet_with_five_percent_faults(sim_fleet, image_s
                        extra_vars={"swim_connect_timeout": 3, "swim_download_busy_retries": 1})
     wall = time.monotonic() - started
     print(f"load campaign over {COUNT} devices ({len(faulty)} faulty): {wall:.1f}s, exit {run.returncode}")
-    assert run.returncode == 4, run.stdout[-5000:] + run.stderr[-2000:]
+    unreachable = {name for name, spec in faulty.items() if spec[0] == "unreachable"}
+    # partially failed: 2; with an unreachable device (the full run) Ansible's exit code for unreachable hosts, 4
+    assert run.returncode == (4 if unreachable else 2), run.stdout[-5000:] + run.stderr[-2000:]
     assert "Traceback" not in run.stdout + run.stderr
     assert wall < WALL_LIMIT, wall
 
@@ -71,8 +73,7 @@ def test_campaign_over_a_large_fleet_with_five_percent_faults(sim_fleet, image_s
         assert version == (TARGET["version"] if expected == "upgraded" else OLD), (name, version)
         assert known_good(fleet, name), name
     # an unreachable device is Ansible's unreachable in the recap (issue 15), and only that device
-    unreachable = {name for name, spec in faulty.items() if spec[0] == "unreachable"}
-    assert unreachable and {host for host, counts in run.recap.items() if counts["unreachable"]} == unreachable, run.recap
+    assert {host for host, counts in run.recap.items() if counts["unreachable"]} == unreachable, run.recap
     log = campaign.log()
     assert {entry["device"] for entry in log} == {d["name"] for d in fleet.devices}
     assert not campaign.locks()

@@ -80,7 +80,8 @@ def test_tls_upgrade_works_and_wrong_ca_is_refused(sim_fleet, pki, target_image,
 
     # plaintext gRPC against a TLS device manager
     plain = sw_version(fleet, tmp_path, swim_tls=False)
-    assert plain.returncode == 2
+    # (the manager closes the plaintext channel in the handshake: reached, a failure, not unreachable)
+    assert plain.returncode == 2 and plain.hosts_with("failed") == {"olt-001", "olt-002"}, plain.recap
     assert "serves TLS, set tls (swim_tls)" in plain.stdout
 
     # and the right settings still work (read-only, no state changed by the refused runs)

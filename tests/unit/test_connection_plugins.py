@@ -177,3 +177,11 @@ def test_ansible_doc_documents_the_connection(name):
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert doc.returncode == 0, doc.stderr
     assert "ansible_port" in doc.stdout and "swim_port" in doc.stdout and "ansible_host" in doc.stdout
+
+
+def test_an_empty_variable_is_not_set_and_files_expand_the_home_directory(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/ops")
+    got = params("escalator.swim.dmi", {"swim_client_cert": "", "swim_client_key": "", "swim_ca_cert": "~/ca.pem"})
+    assert (got["client_cert"], got["client_key"], got["ca_cert"]) == (None, None, "/home/ops/ca.pem")
+    got = params("escalator.swim.netconf", {"ansible_private_key_file": "~/.ssh/olt", "swim_known_hosts_file": ""})
+    assert (got["ssh_key_file"], got["known_hosts_file"]) == ("/home/ops/.ssh/olt", None)
