@@ -55,7 +55,9 @@ def current_run(campaign_dir: str) -> dict:
 def writer_tag(campaign_dir: str) -> dict:
     """What a record says about who wrote it: the run, the worker pid, and ``orphan`` when its run has died."""
     run = current_run(campaign_dir)
-    if not run:                   # a stage recorded outside a campaign run (a role used on its own)
+    if not run or run.get("ended"):
+        # A stage recorded outside a campaign run: a role used on its own, or the rollback playbook run after
+        # the campaign's run ended (an ended run has no workers left: its main process waited for them all).
         return {}
     tag = {"run": run.get("run", ""), "pid": os.getpid()}
     if run.get("controller") != os.getppid():
