@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import os
 import socket
 import threading
@@ -351,25 +352,28 @@ class KafkaSender:
             self._producer = self._producer_factory(producer_config(self.settings))
         except Exception as exc:
             self._down_until = time.monotonic() + self.retry_interval
-            hint = ""
-            if "SSL" in str(self.settings.get("security_protocol") or ""):
-                # The TCP probe passed: with TLS on, a failed bootstrap is most often the certificate check.
-                hint = " (the port answers: check ssl_cafile/ssl_certfile/ssl_keyfile against the broker's certificate)"
-            self._problem(f"cannot connect to Kafka at {','.join(self.servers)}: {type(exc).__name__}: {exc}{hint}")
+            self._problem(connect_failure(self.settings, self.servers, exc))
             return None
         return self._producer
 
     def _close_producer(self, timeout: float) -> None:
         producer, self._producer = self._producer, None
         if producer is not None:
-            try:
+            with contextlib.suppress(Exception):
                 producer.close(timeout=timeout)
-            except Exception:
-                pass
 
     def _problem(self, text: str) -> None:
         if len(self._problems) < 20:  # the first is what the owner shows; a few more help debugging
             self._problems.append(text)
+
+
+def connect_failure(settings: dict, servers: list[str], exc: Exception) -> str:
+    """Why a producer could not be made, for the owner's warning."""
+    hint = ""
+    if "SSL" in str(settings.get("security_protocol") or ""):
+        # The TCP probe passed: with TLS on, a failed bootstrap is most often the certificate check.
+        hint = " (the port answers: check ssl_cafile/ssl_certfile/ssl_keyfile against the broker's certificate)"
+    return f"cannot connect to Kafka at {','.join(servers)}: {type(exc).__name__}: {exc}{hint}"
 
 
 def tcp_reachable(servers: list[str], timeout: float) -> bool:
