@@ -31,6 +31,10 @@ WORKER = (
     Component("task templating and post-validation (Task.post_validate)", (("ansible/playbook/", "post_validate"),), 1),
     Component("`when` conditionals", (("ansible/playbook/conditional.py", "evaluate_conditional"),
                                       ("_internal/_templating/_engine.py", "evaluate_conditional")), 1),
+    Component("of the two above: Jinja template compilation (jinja2 Environment.compile)",
+              (("jinja2/environment.py", "compile"),), 2),
+    Component("of which loading the filter and test plugins a template names (Jinja2Loader)",
+              (("ansible/plugins/loader.py", "_ensure_non_collection_wrappers"),), 3),
     Component("connection plugin set-up (_get_connection, options)", (("executor/task_executor.py", "_get_connection"),), 1),
     Component("connection options (_set_connection_options)", (("executor/task_executor.py", "_set_connection_options"),), 1),
     Component("action plugin loading (_get_action_handler)", (("executor/task_executor.py", "_get_action_handler"),), 1),
@@ -119,7 +123,12 @@ def main_breakdown(dump_dir: Path) -> dict:
 
 
 def breakdown_of_work(dump_dir: Path) -> dict:
-    return {"main": main_breakdown(dump_dir), "workers": worker_breakdown(dump_dir)}
+    workers = worker_breakdown(dump_dir)
+    totals = {"host_tasks": sum(w["host_tasks"] for w in workers.values()),
+              "cpu_s": round(sum(w["host_tasks"] * w["cpu_s"] for w in workers.values()), 3),
+              "components": {c.label: round(sum(w["host_tasks"] * w["components"][c.label] for w in workers.values()), 3)
+                             for c in WORKER}}
+    return {"main": main_breakdown(dump_dir), "workers": workers, "worker_totals": totals}
 
 
 def _label(component: Component) -> str:
@@ -152,6 +161,12 @@ def markdown(breakdown: dict, row: dict | None = None) -> str:
         lines.append(line(_label(component), [f"{workers[a]['components'][component.label]:.3f}" for a in actions]))
     lines.append(line("result size sent to the main process (pickled bytes)",
                       [str(workers[a]["result_bytes"]) for a in actions]))
+    totals = breakdown.get("worker_totals")
+    if totals and totals["cpu_s"]:
+        lines += ["", f"{head}all {totals['host_tasks']} host-tasks together: {totals['cpu_s']:.2f} worker CPU s (getrusage), of which:",
+                  "", "| component | CPU s | share of worker CPU |", "|---|---|---|"]
+        lines += [f"| {_label(c)} | {totals['components'][c.label]:.2f} | {100 * totals['components'][c.label] / totals['cpu_s']:.0f}% |"
+                  for c in WORKER]
     return "\n".join(lines)
 
 

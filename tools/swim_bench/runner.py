@@ -3,7 +3,7 @@ devices' own time and against a plain-Python baseline.
 
 For each fleet size N it starts a fresh ``swim-sim fleet`` (its own process, so its CPU is measured
 apart from the controller's) with the documented device timings, writes a campaign plan (one step,
-batches of 25% of the fleet), and runs:
+batches of 25% of the fleet, 10% from N = 500; forks at least the batch size), and runs:
 
 - ``campaign``: the real ``ansible-playbook escalator.swim.rolling_upgrade`` from the repository root,
   the ``kafka_events`` callback off;
@@ -11,6 +11,10 @@ batches of 25% of the fleet), and runs:
   concurrency, no Ansible) on a fresh fleet of the same size;
 - for the sizes in ``--kafka-sizes``: the campaign again with the callback on, once with a Tansu
   broker up and once with the bootstrap address pointing at a closed port (broker down).
+
+Before each size, :mod:`swim_bench.limits` checks that it fits the machine (memory, file descriptors, ports,
+processes); a size that does not is recorded with what ran out and the largest size that fits is measured
+instead. ``--profile`` runs ansible-playbook under :mod:`swim_bench.profiled_playbook` (cProfile).
 
 Every campaign upgrades every device on a fresh fleet; a run counts only when ansible-playbook exits 0
 and the simulator's own state files show every device on the target version.
