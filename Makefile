@@ -53,10 +53,11 @@ report-screenshot: setup chromium
 load: setup
 	SWIM_LOAD_FULL=1 $(BIN)/python -m pytest tests/load -q -s
 
-# Campaign benchmark (docs/performance.md): N = 10, 50, 100, 200, about an hour; writes bench/results.json
-# and bench/bench.png. `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
+# Campaign benchmark (docs/performance.md): N = 10, 50, 100, 200, 500, 1000 (or the largest N that fits the
+# machine), a few hours; writes bench/results.json, bench/bench.png and the README's table.
+# `python -m swim_bench --quick` is the few-minute check (also run by `make test`).
 bench: setup
-	$(BIN)/python -m swim_bench $(BENCH_ARGS)
+	$(BIN)/python -m swim_bench --readme README.md $(BENCH_ARGS)
 
 # Module/plugin/role reference (docs/reference/) and CHANGELOG.md, generated from the code and
 # changelogs/fragments (tests/quality/test_docs.py fails when they are stale).

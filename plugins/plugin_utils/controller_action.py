@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible.plugins.loader import filter_loader, test_loader
 
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext, execute
 
@@ -37,6 +38,27 @@ def options_that_are_not_mappings(spec: dict, args: dict) -> dict[str, str]:
             if any(not isinstance(item, (dict, str)) for item in values):
                 errors[key] = f"value of '{key}' must be of type dict, got {type(value).__name__}"
     return errors
+
+
+def preload_jinja_plugins() -> None:
+    """Load ansible-core's Jinja filter and test plugins once, in the controller's main process.
+
+    The loaders fill a per-process cache of every filter and test plugin the first time a template
+    uses one. The main process never did, so every forked worker loaded them all again for its task's
+    templates (about a third of a ``snapshot`` host-task's profiled CPU, ``python -m swim_bench --profile``,
+    docs/performance.md). Loaded here, when ansible-core loads this collection's first action plugin in
+    the main process, the workers inherit the cache. A directory added to a loader later (a role's
+    ``filter_plugins``) clears it as before, so which plugins a template sees does not change.
+    """
+    for loader in (filter_loader, test_loader):
+        try:
+            for _plugin in loader.all():
+                pass
+        except Exception:  # noqa: BLE001 -- an optimisation must never break loading the plugin
+            pass
+
+
+preload_jinja_plugins()
 
 
 class ControllerAction(ActionBase):

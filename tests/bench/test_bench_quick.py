@@ -30,7 +30,7 @@ def test_batches_follow_the_plan_rule_of_the_collection(n):
 
 def test_full_profile_uses_the_documented_device_timings():
     assert (FULL.download_s, FULL.install_s, FULL.reboot_s) == (20.0, 5.0, 15.0)
-    assert FULL.sizes == (10, 50, 100, 200)
+    assert FULL.sizes == (10, 50, 100, 200, 500, 1000)
     timings = FULL.timings(64 * 1024)
     assert timings["download_rate"] * FULL.download_s == 64 * 1024
 

@@ -42,3 +42,25 @@ def test_loading_a_device_action_plugin_preloads_the_connection_plugins_option_d
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True"]
+
+
+JINJA_PROBE = """
+import sys
+sys.path.insert(0, {collections!r})
+from ansible.plugins.loader import filter_loader, test_loader, init_plugin_loader
+init_plugin_loader()
+print(bool(filter_loader._cached_non_collection_wrappers), bool(test_loader._cached_non_collection_wrappers))
+from ansible_collections.escalator.swim.plugins.action import {plugin}  # what the strategy does
+print(bool(filter_loader._cached_non_collection_wrappers), bool(test_loader._cached_non_collection_wrappers))
+print(filter_loader.get("ansible.builtin.to_json") is not None, test_loader.get("ansible.builtin.version") is not None)
+"""
+
+
+def test_loading_a_collection_action_plugin_preloads_the_jinja_filter_and_test_plugins():
+    # The loaders' per-process cache is filled before the strategy forks a worker (forks inherit it).
+    for plugin in ("campaign_status", "snapshot"):
+        proc = subprocess.run([sys.executable, "-c", JINJA_PROBE.format(collections=str(ROOT / ".collections"),
+                                                                        plugin=plugin)],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["False", "False", "True", "True", "True", "True"], proc.stdout

@@ -3,7 +3,7 @@ devices' own time and against a plain-Python baseline.
 
 For each fleet size N it starts a fresh ``swim-sim fleet`` (its own process, so its CPU is measured
 apart from the controller's) with the documented device timings, writes a campaign plan (one step,
-batches of 25% of the fleet), and runs:
+batches of 25% of the fleet, 10% from N = 500; forks at least the batch size), and runs:
 
 - ``campaign``: the real ``ansible-playbook escalator.swim.rolling_upgrade`` from the repository root,
   the ``kafka_events`` callback off;
@@ -11,6 +11,10 @@ batches of 25% of the fleet), and runs:
   concurrency, no Ansible) on a fresh fleet of the same size;
 - for the sizes in ``--kafka-sizes``: the campaign again with the callback on, once with a Tansu
   broker up and once with the bootstrap address pointing at a closed port (broker down).
+
+Before each size, :mod:`swim_bench.limits` checks that it fits the machine (memory, file descriptors, ports,
+processes); a size that does not is recorded with what ran out and the largest size that fits is measured
+instead. ``--profile`` runs ansible-playbook under :mod:`swim_bench.profiled_playbook` (cProfile).
 
 Every campaign upgrades every device on a fresh fleet; a run counts only when ansible-playbook exits 0
 and the simulator's own state files show every device on the target version.
@@ -44,7 +48,7 @@ from swim_sim.broker import TansuBroker, free_port
 from swim_sim.images import make_image
 from swim_sim.testing import SimFleet
 
-from . import measure
+from . import limits, measure
 
 ROOT = Path(__file__).resolve().parents[2]
 # The ansible.cfg of the measured tree (checkout() points it at the exported commit's own file).
@@ -67,6 +71,8 @@ class Profile:
     image_payload: int
     batch_percent: int = 25
     forks: int = 50
+    large_from: int = 500            # from this N on: batches of large_batch_percent, forks sized to the batch
+    large_batch_percent: int = 10
 
     @property
     def device_s(self) -> float:
@@ -77,16 +83,24 @@ class Profile:
         return {"download_rate": image_bytes / self.download_s, "install_time": self.install_s,
                 "reboot_time": self.reboot_s, "sanity_time": self.sanity_s}
 
+    def percent(self, n: int) -> int:
+        """The plan's batch size of a fleet of *n*: 25%, 10% for the large fleets (500, 1000)."""
+        return self.large_batch_percent if n >= self.large_from else self.batch_percent
+
     def batch_size(self, n: int) -> int:
         # The plan's percentage rule (plugins/module_utils/campaign/schema.py Size.of): floor, at least 1.
-        return min(int(self.batch_percent / 100.0 * n) or 1, n)
+        return min(int(self.percent(n) / 100.0 * n) or 1, n)
+
+    def forks_of(self, n: int) -> int:
+        """Forks of a run: at least the largest batch (a batch with fewer forks runs in waves)."""
+        return max(self.forks, self.batch_size(n))
 
     def batches(self, n: int) -> int:
         return math.ceil(n / self.batch_size(n))
 
 
 # download 20 s, install 5 s, reboot 15 s: a real OLT's proportions (minutes) scaled down to seconds.
-FULL = Profile(sizes=(10, 50, 100, 200), kafka_sizes=(100,), download_s=20.0, install_s=5.0, reboot_s=15.0,
+FULL = Profile(sizes=(10, 50, 100, 200, 500, 1000), kafka_sizes=(100,), download_s=20.0, install_s=5.0, reboot_s=15.0,
                sanity_s=0.0, image_payload=64 * 1024)
 QUICK = Profile(sizes=(4,), kafka_sizes=(4,), download_s=1.0, install_s=0.3, reboot_s=0.7, sanity_s=0.0,
                 image_payload=8 * 1024)
@@ -118,8 +132,9 @@ def write_plan(path: Path, image: dict, percent: int, campaign_id: str) -> None:
 
 
 class Bench:
-    def __init__(self, profile: Profile, work: Path, log=print):
+    def __init__(self, profile: Profile, work: Path, log=print, cprofile: bool = False):
         self.profile = profile
+        self.cprofile = cprofile  # --profile: ansible-playbook under swim_bench.profiled_playbook
         self.work = work
         self.log = log
         self.images = work / "images"
@@ -132,6 +147,11 @@ class Bench:
         return SimFleet(self.work / f"n{n}-{tag}" / "fleet", n, timings=self.profile.timings(self.image_bytes),
                         start_timeout=300)
 
+    def playbook_command(self, directory: Path) -> list[str]:
+        if self.cprofile:
+            return [sys.executable, "-m", "swim_bench.profiled_playbook", "--dump-dir", str(directory / "cprofile")]
+        return [str(BIN / "ansible-playbook")]
+
     def _verify(self, fleet: SimFleet) -> int:
         return sum(fleet.state(d["name"])["partitions"]["active"]["version"] == TARGET for d in fleet.devices)
 
@@ -142,13 +162,14 @@ class Bench:
         try:
             plan = directory / "plan.yml"
             campaign_id = f"bench-{tag}-{n}"
-            write_plan(plan, self.image, self.profile.batch_percent, campaign_id)
+            write_plan(plan, self.image, self.profile.percent(n), campaign_id)
             extra = {"SWIM_STATE_DIR": str(directory / "state")}
             if kafka:
                 extra.update({"ANSIBLE_CALLBACKS_ENABLED": "escalator.swim.kafka_events",
                               "SWIM_KAFKA_BOOTSTRAP_SERVERS": kafka, "SWIM_KAFKA_TOPIC": f"swim.bench.{n}",
                               "SWIM_KAFKA_SPOOL_DIR": str(directory / "spool")})
-            command = [str(BIN / "ansible-playbook"), "-i", str(fleet.inventory), "-f", str(self.profile.forks),
+            command = [*self.playbook_command(directory), "-i", str(fleet.inventory),
+                       "-f", str(self.profile.forks_of(n)),
                        "escalator.swim.rolling_upgrade",
                        "-e", json.dumps({"swim_plan": str(plan), "swim_auto_approve": True})]
             sim_cpu0 = measure.process_cpu_s(fleet.pid)
@@ -183,7 +204,7 @@ class Bench:
         try:
             command = [sys.executable, "-m", "swim_bench.baseline", "--fleet-json", str(fleet.state_dir / "fleet.json"),
                        "--image", json.dumps(self.image), "--batch-size", str(self.profile.batch_size(n)),
-                       "--forks", str(self.profile.forks), "--snapshots", str(directory / "snapshots")]
+                       "--forks", str(self.profile.forks_of(n)), "--snapshots", str(directory / "snapshots")]
             sim_cpu0 = measure.process_cpu_s(fleet.pid)
             run = measure.run_measured(command, cwd=ROOT, env=ansible_env(), timeout=3600)
             sim_cpu = measure.process_cpu_s(fleet.pid) - sim_cpu0
@@ -236,7 +257,8 @@ class Bench:
         else:  # experiments only (--skip-baseline); make bench always runs it
             baseline = {"ok": True, "wall_s": None, "cpu_s": None, "sim_cpu_s": None}
         row = {
-            "n": n, "batches": p.batches(n), "batch_size": p.batch_size(n),
+            "n": n, "batches": p.batches(n), "batch_size": p.batch_size(n), "batch_percent": p.percent(n),
+            "forks": p.forks_of(n),
             "wall_s": campaign["wall_s"], "ideal_s": round(ideal, 2), "ratio": round(campaign["wall_s"] / ideal, 3),
             "baseline_s": baseline["wall_s"],
             "ratio_to_baseline": round(campaign["wall_s"] / baseline["wall_s"], 3) if baseline["wall_s"] else None,
@@ -259,7 +281,9 @@ def settings(profile: Profile, image_bytes: int) -> dict:
                                  "reboot": profile.reboot_s, "sanity": profile.sanity_s},
             "device_critical_path_s": profile.device_s, "image_bytes": image_bytes,
             "download_rate_bytes_s": round(image_bytes / profile.download_s, 1),
-            "batch": f"{profile.batch_percent}% of the fleet (floor, at least 1)", "forks": profile.forks,
+            "batch": f"{profile.batch_percent}% of the fleet (floor, at least 1); {profile.large_batch_percent}% "
+                     f"from N = {profile.large_from}", "forks": profile.forks,
+            "forks_rule": "max(forks, batch size)",
             "strategy": "linear", "playbook": "escalator.swim.rolling_upgrade", "kafka_sizes": list(profile.kafka_sizes),
             "ansible_core": importlib.metadata.version("ansible-core"), "grpcio": importlib.metadata.version("grpcio")}
 
@@ -276,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="one run per variant; the load averages tell how busy the machine was",
                         help="what else ran on the machine (recorded with the results)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--profile", action="store_true",
+                        help="run ansible-playbook under cProfile (main process and every worker; "
+                             "swim_bench.profiled_playbook) and print where the controller CPU went")
+    parser.add_argument("--readme", type=Path, help="rewrite the results table of this README from the results")
     parser.add_argument("--skip-baseline", action="store_true", help="experiments only: no baseline run")
     parser.add_argument("--ref", help="measure this git commit (exported with git archive: collection and simulator) "
                                       "instead of the working tree")
@@ -296,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     source = checkout(args.ref, work) if args.ref else {"tree": str(ROOT), "commit": _git("rev-parse", "HEAD"),
                                                          "dirty": bool(_git("status", "--porcelain", "plugins", "roles",
                                                                             "playbooks", "tools"))}
-    bench = Bench(profile, work, log=lambda text: print(text, flush=True))
+    bench = Bench(profile, work, log=lambda text: print(text, flush=True), cprofile=args.profile)
     started = datetime.datetime.now(datetime.timezone.utc)
     machine_before = measure.machine()
     rows: list[dict] = []
@@ -316,11 +344,27 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         return results
 
+    nofile = limits.raise_nofile()
+    bench.log(f"RLIMIT_NOFILE soft/hard: {nofile[0]}/{nofile[1]}")
     for n in profile.sizes:
-        rows.append(bench.row(n, with_baseline=not args.skip_baseline))
+        fit = limits.fit(n, profile.forks_of, rows, limits.Machine.current())
+        measure_n = n
+        if not fit["fits"]:
+            measure_n = fit["largest_fitting_n"]
+            bench.log(f"n={n} does not fit this machine: {'; '.join(s['text'] for s in fit['ran_out'])}; "
+                      f"measuring N = {measure_n} instead")
+            rows.append({"n": n, "fits": False, "fit": fit, "measured_instead": measure_n})
+            save()
+            if measure_n < 1 or any(r["n"] == measure_n and r.get("fits", True) for r in rows):
+                continue
+        row = bench.row(measure_n, with_baseline=not args.skip_baseline)
+        row.update(fits=True, fit=fit)
+        if measure_n != n:
+            row["instead_of"] = n
+        rows.append(row)
         save()
     # The callback variants last: the main rows are kept even if these are cut short.
-    kafka_rows = [row for row in rows if row["n"] in profile.kafka_sizes]
+    kafka_rows = [row for row in rows if row["n"] in profile.kafka_sizes and row.get("fits", True)]
     if kafka_rows:
         with TansuBroker(log_path=work / "tansu.log") as broker:
             for row in kafka_rows:
@@ -335,12 +379,21 @@ def main(argv: list[str] | None = None) -> int:
 
         plot(results, args.out / "bench.png")
         print(f"plot: {args.out / 'bench.png'}")
-    from .report import table
+    from .report import table, update_readme
 
     print(table(results))
+    if args.readme:
+        update_readme(args.readme, results)
+        print(f"table written into {args.readme}")
+    if args.profile:
+        from .cprofile_report import breakdown_of_work, markdown
+
+        for row in rows:
+            if row.get("fits", True):
+                print(markdown(breakdown_of_work(work / f"n{row['n']}-campaign" / "cprofile"), row))
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if all(row["ok"] for row in rows) else 1
+    return 0 if all(row["ok"] for row in rows if row.get("fits", True)) else 1
 
 
 def _git(*args: str) -> str:
