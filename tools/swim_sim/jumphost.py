@@ -74,7 +74,11 @@ def _pump(source_read, sink_write, on_end) -> None:
     except (OSError, EOFError, paramiko.SSHException):
         pass
     finally:
-        on_end()
+        # Closing the other side can meet a transport the client already shut down: that is the end, too.
+        try:
+            on_end()
+        except (OSError, EOFError, paramiko.SSHException):
+            pass
 
 
 class JumpHost:
