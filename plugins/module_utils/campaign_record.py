@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 
+from .atomic_file import write_atomic
 from .campaign_runs import writer_tag
 from .clock import utc_now
 from .device import is_busy_reason
@@ -44,19 +44,7 @@ def _safe(name: str, what: str) -> str:
 
 
 def _write_json(path: str, data: dict) -> None:
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True), suffix=".json", fsync=True)
 
 
 def row_path(campaign_dir: str, device: str) -> str:

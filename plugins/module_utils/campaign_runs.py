@@ -22,6 +22,7 @@ import json
 import os
 import time
 
+from .atomic_file import write_atomic
 from .clock import utc_now
 
 CURRENT = "current.json"
@@ -41,11 +42,7 @@ def _read(path: str) -> dict:
 
 
 def _write(path: str, data: dict) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, sort_keys=True)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, sort_keys=True), suffix=".tmp")
 
 
 def current_run(campaign_dir: str) -> dict:

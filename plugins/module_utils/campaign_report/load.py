@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
+
+from ..atomic_file import write_atomic
 
 META_FILE = "campaign.json"
 
@@ -97,18 +98,7 @@ def load_campaign(directory: str) -> CampaignFiles:
 
 def write_text(path: str, text: str) -> None:
     """Replace *path* atomically (a report being read in a browser is never half written)."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-report-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text, prefix=".tmp-report-", mode=0o644)
 
 
 def write_meta(directory: str, meta: dict) -> None:

@@ -5,9 +5,8 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
+from ..atomic_file import write_atomic
 from ..clock import utc_now
 from ..device import DeviceError
 from ..snapshot_compare import SCHEMA_VERSION, compare
@@ -63,17 +62,7 @@ def _load(path: str, label: str):
 
 
 def _write(path: str, snapshot: dict) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".snapshot-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(snapshot, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        os.replace(tmp, path)  # atomic: a reader never sees half a snapshot
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, json.dumps(snapshot, indent=2, sort_keys=True) + "\n", prefix=".snapshot-", suffix=".json")
 
 
 def check_ready(ctx, snapshot: dict) -> None:
