@@ -80,6 +80,15 @@ options:
   details:
     description: Extra facts kept in the row (for instance C(from_version), C(to_version)).
     type: dict
+  run_facts:
+    description:
+      - With O(state=query), what this run knows beyond the table, to word the campaign's outcome (RV(outcome)).
+      - >-
+        Keys C(check_mode) (bool), C(would_upgrade) and C(would_skip) (counts, in check mode), C(gate_stop) (the
+        message of the approval gate the run stopped at), C(stopped_after_batch) and C(stop_reason) (the recovery
+        policy stopped the campaign), C(rolled_back) (the campaign was then rolled back as a whole).
+      - The one definition of the outcome, shared with the campaign report and C(swim monitor) (docs/campaigns.md).
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -132,6 +141,18 @@ outcomes:
   description: Device name to its outcome (upgraded, rolled_back, failed, skipped, in_progress, pending).
   returned: with O(state=query)
   type: dict
+outcome:
+  description:
+    - The campaign's outcome in words, from every row and O(run_facts).
+    - >-
+      V(complete), V(partially failed), V(rolled back), V(stopped after batch 1 ..., partially failed), the
+      approval gate's stop message, or V(check mode: nothing changed; 3 devices would be upgraded, 1 skipped).
+  returned: with O(state=query)
+  type: str
+campaign_failed:
+  description: Whether the run ends failed (RV(outcome) is neither V(complete), check mode, nor an approval gate's stop).
+  returned: with O(state=query)
+  type: bool
 """
 
 from ansible_collections.escalator.swim.plugins.module_utils.module_runner import run_module

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from ..campaign.outcome import report_outcome
 from ..campaign_record import STAGES, outcome_of
 from ..clock import parse_time
 from ..snapshot_compare import compare
@@ -153,11 +154,8 @@ def _redundancy(meta: dict, devices: dict) -> list:
 
 
 def overall_outcome(meta: dict, counts: dict) -> str:
-    if meta.get("outcome"):
-        return meta["outcome"]
-    if counts.get("in_progress") or counts.get("pending"):
-        return "in progress (or stopped)"
-    return "complete" if not (counts.get("failed") or counts.get("rolled_back")) else "partially failed"
+    """The run's own outcome when it wrote one (campaign_status run_facts), else the same words from the rows."""
+    return meta.get("outcome") or report_outcome(counts)
 
 
 def build(files: CampaignFiles, generated: str = "") -> dict:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..campaign_runs import RunFenceError, begin_run, end_run
 from ..campaign_record import STAGES, STATES, RecordError, read_row, record, render, table
+from ..campaign.outcome import campaign_failed, campaign_outcome
 from .common import ArgumentError
 
 ARGUMENT_SPEC = {
@@ -20,6 +21,7 @@ ARGUMENT_SPEC = {
     "error_code": {"type": "str", "default": ""},
     "batch": {"type": "int"},
     "details": {"type": "dict"},
+    "run_facts": {"type": "dict"},
 }
 VALIDATION_RULES = {"required_if": [("state", "running", ("device", "stage")), ("state", "ok", ("device", "stage")),
                                     ("state", "failed", ("device", "stage")), ("state", "skipped", ("device", "stage")),
@@ -40,8 +42,12 @@ def run(ctx) -> dict:
         return _run_fence(ctx)
     if params["state"] == "query":
         rows = table(params["campaign_dir"])
-        return {"changed": False, "rows": rows, "table": render(rows),
-                "outcomes": {row["device"]: row.get("outcome") for row in rows}}
+        outcomes = {row["device"]: row.get("outcome") for row in rows}
+        facts = _run_facts(params.get("run_facts") or {})
+        outcome = campaign_outcome(outcomes.values(), **facts)
+        return {"changed": False, "rows": rows, "table": render(rows), "outcomes": outcomes, "outcome": outcome,
+                "campaign_failed": campaign_failed(outcome, check_mode=facts["check_mode"],
+                                                   gate_stop=facts["gate_stop"])}
     if ctx.check_mode:
         return {"changed": False, "msg": "check mode: status not recorded"}
     try:
@@ -52,6 +58,28 @@ def run(ctx) -> dict:
         raise ArgumentError(str(exc))
     # Recording the campaign's own bookkeeping is not a change to any managed device.
     return {"changed": False, "row": row}
+
+
+def _run_facts(facts: dict) -> dict:
+    """run_facts as campaign_outcome's keywords; a value of the wrong type is an argument error, not a guess."""
+    known = {"check_mode", "would_upgrade", "would_skip", "gate_stop", "stopped_after_batch", "stop_reason",
+             "rolled_back"}
+    unknown = sorted(set(facts) - known)
+    if unknown:
+        raise ArgumentError(f"run_facts: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    try:
+        return {"check_mode": _flag(facts.get("check_mode")), "would_upgrade": int(facts.get("would_upgrade") or 0),
+                "would_skip": int(facts.get("would_skip") or 0), "gate_stop": str(facts.get("gate_stop") or "") or None,
+                "stopped_after_batch": facts.get("stopped_after_batch"),
+                "stop_reason": str(facts.get("stop_reason") or ""), "rolled_back": _flag(facts.get("rolled_back"))}
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError(f"run_facts: {exc}") from None
+
+
+def _flag(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _run_fence(ctx) -> dict:
