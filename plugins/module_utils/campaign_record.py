@@ -313,5 +313,7 @@ class StageRecorder:
                           msg=f"{result.get('msg') or self.device + ': the task ' + outcome}; "
                               f"the status table could not be written: {exc}")
         result["recorded"] = self.written
+        if result.get("failed"):
+            result["stage"] = self.spec["stage"]    # what an enclosing rescue records and reports (no task names)
         if self.row is not None:
             result["status_row"] = self.row     # what campaign_status returns as `row` (the Kafka monitor reads it)

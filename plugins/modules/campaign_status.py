@@ -80,6 +80,20 @@ options:
   details:
     description: Extra facts kept in the row (for instance C(from_version), C(to_version)).
     type: dict
+  failure:
+    description:
+      - With O(state=failed), the failed result a role's rescue caught (C(ansible_failed_result)). Its C(msg) and
+        C(reason) are recorded as the stage's error and error code (unless O(error)/O(error_code) are given).
+      - When that result says the failed task already recorded its failure itself (C(recorded), a device task
+        with option C(record)), nothing is written again, so the device's own reason stands.
+      - The roles' one recorded-failure pattern, with O(fail).
+    type: dict
+  fail:
+    description:
+      - With O(state=failed), fail this task after recording, with the failure's message and reason and
+        RV(stage), so an enclosing rescue reads the stage from the result instead of from task names.
+    type: bool
+    default: false
   run_facts:
     description:
       - With O(state=query), what this run knows beyond the table, to word the campaign's outcome (RV(outcome)).
@@ -141,6 +155,19 @@ outcomes:
   description: Device name to its outcome (upgraded, rolled_back, failed, skipped, in_progress, pending).
   returned: with O(state=query)
   type: dict
+stage:
+  description: The stage recorded as failed, with O(failure) or O(fail).
+  returned: with O(failure) or O(fail)
+  type: str
+reason:
+  description: The error code recorded (the failure's reason, else C(<STAGE>_FAILED)), with O(failure) or O(fail).
+  returned: with O(failure) or O(fail)
+  type: str
+recorded:
+  description: What was recorded (V([]) in check mode), or the failed task's own records when it had recorded them.
+  returned: with O(failure) or O(fail)
+  type: list
+  elements: dict
 outcome:
   description:
     - The campaign's outcome in words, from every row and O(run_facts).

@@ -106,6 +106,11 @@ status_row:
   description: The device's row of the status table after those records (as M(escalator.swim.campaign_status) returns it).
   returned: when O(record) is set and a record was written
   type: dict
+stage:
+  description: The campaign stage of a failed task (O(record.stage)), which the roles' rescues record and report.
+  returned: failure, when O(record) is set
+  type: str
+  sample: download
 image:
   description: The requested image; the URL with credentials redacted.
   returned: always

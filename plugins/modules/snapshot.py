@@ -118,6 +118,11 @@ status_row:
   description: The device's row of the status table after those records (as M(escalator.swim.campaign_status) returns it).
   returned: when O(record) is set and a record was written
   type: dict
+stage:
+  description: The campaign stage of a failed task (O(record.stage)), which the roles' rescues record and report.
+  returned: failure, when O(record) is set
+  type: str
+  sample: download
 snapshot:
   description: The snapshot (schema 1) with C(device), C(transport), C(taken_at), C(versions), C(startup_config), C(inventory) and C(health).
   returned: always

@@ -129,3 +129,67 @@ def test_a_stage_retried_after_a_busy_refusal_keeps_its_first_start(tmp_path, mo
     assert stage("running")["start"] == "2026-01-01T00:00:00.000Z"      # still the first attempt's start
     stage("failed", "WRONG_IMAGE_CHECKSUM")
     assert stage("running")["start"] == "2026-01-01T00:00:04.000Z"      # after another failure: a new start
+
+
+def test_a_failed_recorded_task_says_its_stage_also_in_check_mode(tmp_path):
+    device = FakeDevice()
+    device.download_failure = ("WRONG_IMAGE_CHECKSUM", "sha256 mismatch")
+    result = run(download_image, device, **image_args(), record=record_for(tmp_path, "download"))
+    assert result["failed"] is True and result["stage"] == "download"
+    ok = run(download_image, FakeDevice(), **image_args(), record=record_for(tmp_path, "download"))
+    assert "stage" not in ok
+
+
+class _Context:
+    """What campaign_status.run reads of its context (a plain module call: no device)."""
+
+    def __init__(self, params, check_mode=False):
+        self.params = params
+        self.check_mode = check_mode
+
+
+def _failure_params(tmp_path, **extra):
+    from ansible_collections.escalator.swim.plugins.module_utils.ops import campaign_status
+    params = {key: spec.get("default") for key, spec in campaign_status.ARGUMENT_SPEC.items()}
+    params.update(campaign_dir=str(tmp_path / "c"), campaign_id="c1", device="olt-001", state="failed", **extra)
+    return campaign_status, params
+
+
+def test_the_recorded_failure_pattern_records_then_fails_with_the_stage(tmp_path):
+    campaign_status, params = _failure_params(tmp_path, stage="postcheck", fail=True,
+                                              failure={"msg": "olt-001: 1 new alarm", "reason": "NEW_ALARMS"})
+    result = campaign_status.run(_Context(params))
+    assert result["failed"] is True and result["msg"] == "olt-001: 1 new alarm"
+    assert result["stage"] == "postcheck" and result["reason"] == "NEW_ALARMS"
+    entry = read_row(str(tmp_path / "c"), "olt-001")["stages"]["postcheck"]
+    assert entry["state"] == "failed" and entry["error_code"] == "NEW_ALARMS"
+    assert result["recorded"] == [{"stage": "postcheck", "state": "failed"}]
+
+
+def test_a_failure_the_device_task_recorded_is_not_written_again(tmp_path):
+    device = FakeDevice()
+    device.download_failure = ("WRONG_IMAGE_CHECKSUM", "sha256 mismatch")
+    failed = run(download_image, device, **image_args(), record=record_for(tmp_path, "download"))
+    before = log_of(tmp_path)
+    campaign_status, params = _failure_params(tmp_path, stage="download", failure=failed)
+    result = campaign_status.run(_Context(params))
+    assert "failed" not in result and result["stage"] == "download" and result["reason"] == "WRONG_IMAGE_CHECKSUM"
+    assert log_of(tmp_path) == before          # the device's own reason stands, nothing written again
+    assert read_row(str(tmp_path / "c"), "olt-001")["stages"]["download"]["error_code"] == "WRONG_IMAGE_CHECKSUM"
+
+
+def test_an_unrecorded_failure_without_reason_gets_the_stage_code_and_check_mode_writes_nothing(tmp_path):
+    campaign_status, params = _failure_params(tmp_path, stage="precheck", failure={}, fail=True)
+    result = campaign_status.run(_Context(params, check_mode=True))
+    assert result["failed"] is True and result["reason"] == "PRECHECK_FAILED"
+    assert result["msg"] == "olt-001: precheck failed" and result["recorded"] == []
+    assert not (tmp_path / "c").exists()
+    result = campaign_status.run(_Context(params))
+    assert read_row(str(tmp_path / "c"), "olt-001")["stages"]["precheck"]["error_code"] == "PRECHECK_FAILED"
+
+
+def test_failure_needs_state_failed_and_a_stage(tmp_path):
+    from ansible_collections.escalator.swim.plugins.module_utils.ops.common import ArgumentError
+    campaign_status, params = _failure_params(tmp_path, stage=None, fail=True)
+    with pytest.raises(ArgumentError, match="state=failed and a stage"):
+        campaign_status.run(_Context(params))

@@ -22,6 +22,8 @@ ARGUMENT_SPEC = {
     "batch": {"type": "int"},
     "details": {"type": "dict"},
     "run_facts": {"type": "dict"},
+    "failure": {"type": "dict"},
+    "fail": {"type": "bool", "default": False},
 }
 VALIDATION_RULES = {"required_if": [("state", "running", ("device", "stage")), ("state", "ok", ("device", "stage")),
                                     ("state", "failed", ("device", "stage")), ("state", "skipped", ("device", "stage")),
@@ -48,6 +50,8 @@ def run(ctx) -> dict:
         return {"changed": False, "rows": rows, "table": render(rows), "outcomes": outcomes, "outcome": outcome,
                 "campaign_failed": campaign_failed(outcome, check_mode=facts["check_mode"],
                                                    gate_stop=facts["gate_stop"])}
+    if params.get("failure") is not None or params["fail"]:
+        return _record_failure(ctx)
     if ctx.check_mode:
         return {"changed": False, "msg": "check mode: status not recorded"}
     try:
@@ -58,6 +62,37 @@ def run(ctx) -> dict:
         raise ArgumentError(str(exc))
     # Recording the campaign's own bookkeeping is not a change to any managed device.
     return {"changed": False, "row": row}
+
+
+def _record_failure(ctx) -> dict:
+    """The one recorded-failure pattern of the roles' rescues: record the failed stage from the rescued result
+    (``failure``: ansible_failed_result), unless the failed device task recorded it itself, then (``fail``)
+    fail this task with the same message, reason and stage, so an enclosing rescue reads them."""
+    params = ctx.params
+    stage = params.get("stage")
+    if params["state"] != "failed" or not stage:
+        raise ArgumentError("failure and fail go with state=failed and a stage")
+    failure = params.get("failure") or {}
+    error = params["error"] or str(failure.get("msg") or f"{params['device']}: {stage} failed")
+    code = params["error_code"] or str(failure.get("reason") or f"{stage.upper()}_FAILED")
+    recorded = failure.get("recorded")
+    result: dict = {"changed": False, "stage": stage, "reason": code}
+    if recorded:
+        result["recorded"] = recorded       # the device task's own record stands (its reason, not a generic one)
+    elif ctx.check_mode:
+        result["recorded"] = []
+    else:
+        try:
+            result["row"] = record(params["campaign_dir"], params["campaign_id"], params["device"], stage, "failed",
+                                   error=error, error_code=code, batch=params.get("batch"),
+                                   details=params.get("details"))
+        except (RecordError, OSError) as exc:
+            error = f"{error}; the status table could not be written: {exc}"
+        else:
+            result["recorded"] = [{"stage": stage, "state": "failed"}]
+    if params["fail"]:
+        result.update(failed=True, msg=error)
+    return result
 
 
 def _run_facts(facts: dict) -> dict:

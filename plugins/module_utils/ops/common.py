@@ -144,6 +144,8 @@ def execute(operation, context: OperationContext, no_log_values: t.Iterable[str]
         context.close()
     if recorder is not None:
         recorder.finish(result)
+    elif result.get("failed") and isinstance(context.params.get("record"), dict) and context.params["record"].get("stage"):
+        result["stage"] = context.params["record"]["stage"]     # (check mode: the stage it would have recorded)
     return remove_values(redact(result), set(no_log_values) | url_secrets(context.params))
 
 
