@@ -1,12 +1,14 @@
 """Kafka in step with the status table after a controller crash (issue 16, failure 5; docs/kafka.md "Campaign rows
 after a crash").
 
-A real rolling_upgrade campaign with the callback on a real Tansu broker: the broker goes away while the first
-batch is post-checked, and the controller's main process is SIGKILLed as soon as a device's row says it is
-upgraded. That device's last row was only in the callback's memory (lost), and the workers left running finish
-their task as orphans and write rows no callback publishes. The broker comes back and the campaign is resumed.
-Then, for every device, the last event on the topic that carries a row (a host_result's ``result.campaign`` or a
-``campaign_row``) must be the device's status-table row, reduced as the callback reduces rows."""
+A real rolling_upgrade campaign with the callback on a real Tansu broker, its main process SIGKILLed (the workers
+left running finish their task as orphans and write rows no callback publishes), then resumed. Two moments: right
+after a device's row says upgraded, with the broker away since the postcheck began (that row was only in the
+killed callback's memory: without republishing, the resume leaves the finished device alone and the topic ends
+with its verify row), and while a batch activates (the orphans record activate and verify ok). After the resume,
+for every device, the last event on the topic that carries a row (a host_result's ``result.campaign`` or a
+``campaign_row``), in partition order, must be the device's status-table row, reduced as the callback reduces
+rows."""
 from __future__ import annotations
 
 import json
