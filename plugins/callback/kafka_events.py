@@ -311,11 +311,15 @@ from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_sender import
 from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import export as export_kafka
 from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import producer_settings
 from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_settings import resolve as resolve_kafka
+from ansible_collections.escalator.swim.plugins.module_utils.campaign_ledger import row_event_id
 from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_spool import Spool
+from ansible_collections.escalator.swim.plugins.plugin_utils.published_rows import PublishedRows
 from ansible_collections.escalator.swim.plugins.plugin_utils.task_events import (
     is_no_log, module_name, ok_status, result_summary, stats_summary, task_args)
 
 CAMPAIGN_VAR = "swim_campaign_id"
+# The campaign_status results (begin_run, end_run) after which rows the topic lacks are republished.
+RUN_FENCE_MODULES = {"escalator.swim.campaign_status", "campaign_status"}
 
 
 def guarded(method):
@@ -364,6 +368,7 @@ class CallbackModule(CallbackBase):
         self.sender: KafkaSender | None = None
         self.spool: Spool | None = None
         self.stream: EventStream | None = None
+        self.rows: PublishedRows | None = None
         self.topic = "swim.events"
         self.hide_task_arguments = False
         self.flush_timeout = 10.0
@@ -409,13 +414,15 @@ class CallbackModule(CallbackBase):
         if self.default_campaign:
             os.environ[CAMPAIGN_ENV] = self.default_campaign
         self.stream = EventStream("callback", run_id=run_id, campaign_id=self.default_campaign)
+        self.rows = PublishedRows(run_id)
         resolved["spool_dir"] = os.path.expanduser(resolved["spool_dir"])
         export_kafka({key: value for key, value in resolved.items() if key != "client_id"})  # (each its own id)
         os.environ[SPOOL_ENV] = resolved["spool_dir"]
         try:
             self.spool = Spool(resolved["spool_dir"], ",".join(servers),
                                max_bytes=int(resolved["spool_max_mb"]) * 1024 * 1024)
-            self.sender = KafkaSender({**producer_settings(resolved), "bootstrap_servers": servers}, spool=self.spool)
+            self.sender = KafkaSender({**producer_settings(resolved), "bootstrap_servers": servers}, spool=self.spool,
+                                      on_delivered=self.rows.delivered)
         except Exception as exc:
             self.disabled = True
             self._display.warning(f"{self.CALLBACK_NAME}: disabled: {type(exc).__name__}: {exc}")
@@ -571,10 +578,29 @@ class CallbackModule(CallbackBase):
         task, host = result.task, str(result.host.name)
         data = result_data(result)
         started = self._started.pop((host, str(task._uuid)), None)
-        self._emit("host_result", key=host, host=host, task=result.task_name, module=module_name(task),
+        summary = result_summary(status, data, no_log=is_no_log(task, data), ignored=ignored)
+        module = module_name(task)
+        self._emit("host_result", key=host, host=host, task=result.task_name, module=module,
                    **self._context(), task_uuid=str(task._uuid),
                    duration=round(time.monotonic() - started, 3) if started is not None else None,
-                   result=result_summary(status, data, no_log=is_no_log(task, data), ignored=ignored))
+                   result=summary)
+        self.rows.queue(summary.get("campaign") or [])
+        if module in RUN_FENCE_MODULES and status in ("ok", "changed"):
+            self._republish(data)
+
+    def _republish(self, data: Mapping) -> None:
+        """A run of the campaign began or ended: publish each table row the topic does not end with
+        (docs/kafka.md "Campaign rows after a crash"), keyed by its device, after everything queued before."""
+        table_rows, campaign_dir, campaign = data.get("table_rows"), data.get("campaign_dir"), data.get("campaign_id")
+        if not (isinstance(table_rows, Mapping) and campaign_dir and campaign):
+            return
+        self.rows.bind(str(campaign_dir), str(campaign))
+        republish = self.rows.to_republish(table_rows)
+        for row in republish:
+            device = str(row["device"])
+            self._emit("campaign_row", key=device, host=device, **self._context(), row=row, republished=True,
+                       event_id=row_event_id(campaign, device, row), campaign_id=self.stream.campaign_id or campaign)
+        self.rows.queue(republish)
 
     @guarded
     def v2_runner_on_ok(self, result):

@@ -151,6 +151,26 @@ previous_run:
   description: The run before this one (V({}) for a campaign's first run).
   returned: with O(state=begin_run)
   type: dict
+table_rows:
+  description:
+    - Device name to its row reduced as the kafka_events callback publishes rows (C(device), C(batch), C(stage),
+      C(state), C(error_code), C(outcome)), read when the run began (after the workers waited for) or ended.
+    - The callback compares them with what it published and republishes the rows that differ (C(docs/kafka.md),
+      "Campaign rows after a crash").
+  returned: with O(state=begin_run) and O(state=end_run)
+  type: dict
+republish:
+  description:
+    - The reduced rows (as in RV(table_rows)) whose device's last row the broker confirmed is another one, or none
+      (a row written by an orphaned worker after its controller died, or an event lost with a killed controller).
+      The kafka_events callback publishes each as a C(campaign_row) event; without the callback it is only returned.
+  returned: with O(state=begin_run)
+  type: list
+  elements: dict
+campaign_dir:
+  description: The campaign directory (where the callback keeps its ledger of confirmed rows, C(events/published.json)).
+  returned: with O(state=begin_run) and O(state=end_run)
+  type: str
 outcomes:
   description: Device name to its outcome (upgraded, rolled_back, failed, skipped, in_progress, pending).
   returned: with O(state=query)

@@ -76,7 +76,8 @@ class KafkaSender:
 
     def __init__(self, settings: dict, *, spool: Spool | None = None, queue_size: int = 10000,
                  retry_interval: float = 3.0, producer_factory: t.Callable[[dict], t.Any] | None = None,
-                 probe: t.Callable[[list[str], float], bool] | None = None, retry_at_close: bool = True):
+                 probe: t.Callable[[list[str], float], bool] | None = None, retry_at_close: bool = True,
+                 on_delivered: t.Callable[[list[Record]], None] | None = None):
         self.servers = split_servers(settings.get("bootstrap_servers"))
         if not self.servers:
             raise ValueError("no Kafka bootstrap servers configured")
@@ -103,6 +104,9 @@ class KafkaSender:
         # The callback tries the broker once more at the end of the run, whatever the retry interval
         # says; a task's publisher does not (a later task, the callback or the next run drains).
         self.retry_at_close = retry_at_close
+        # Called in the sender thread with the records the broker confirmed, in delivery order (the callback's
+        # ledger of published campaign rows). Never with a record only queued, in flight or spooled.
+        self._on_delivered = on_delivered
         self._backlog = bool(spool and spool.pending())
         self._problems: list[str] = []
         self._warned = False
@@ -327,12 +331,21 @@ class KafkaSender:
                 error = future.exception if future.is_done else "no acknowledgement in time"
                 self._problem(f"Kafka at {','.join(self.servers)} did not confirm events: {error}")
                 self._reset()
+                self._confirmed(records[:index])
                 return records[index:]
         self.counters["sent"] += len(futures)
+        self._confirmed(records[:len(futures)])
         if len(futures) < len(records):
             self._reset()
             return records[len(futures):]
         return []
+
+    def _confirmed(self, records: list[Record]) -> None:
+        if records and self._on_delivered is not None:
+            try:
+                self._on_delivered(records)
+            except Exception as exc:  # the owner's bookkeeping must not stop delivery
+                self._problem(f"delivery confirmation handler failed: {type(exc).__name__}: {exc}")
 
     def _reset(self) -> None:
         # Start over with a fresh producer after the retry interval: its connection state is suspect.

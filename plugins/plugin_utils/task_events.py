@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import typing as t
 
+from ansible_collections.escalator.swim.plugins.module_utils.campaign_ledger import clip as _clip
+from ansible_collections.escalator.swim.plugins.module_utils.campaign_ledger import reduced_row
+
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 MSG_LIMIT = 2000
 # Result keys worth a consumer's attention, beyond msg: ours (reason, final_state) and common ones.
@@ -49,11 +52,7 @@ def is_no_log(task, result: t.Mapping | None = None) -> bool:
 
 def clip(value: t.Any, limit: int = MSG_LIMIT) -> t.Any:
     """Strings longer than *limit* are cut (a msg can be a whole device config); other scalars pass."""
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + f"... [{len(value) - limit} more characters]"
-    if isinstance(value, (bool, int, float)) or value is None:
-        return value
-    return clip(str(value), limit)
+    return _clip(value, limit)
 
 
 def result_summary(status: str, result: t.Mapping, *, no_log: bool, ignored: bool = False) -> dict:
@@ -82,23 +81,14 @@ def result_summary(status: str, result: t.Mapping, *, no_log: bool, ignored: boo
 def campaign_rows(result: t.Mapping, limit: int = 1000) -> list[dict]:
     """Status-table rows written by ``campaign_status`` (``row``; in a loop, each item's ``row``) or by a
     device task's ``record`` option (``status_row``),
-    reduced to ``{device, batch, stage, state, error_code, outcome}``: the monitor shows the
-    campaign's own outcome of every device. No error text, no details."""
+    reduced to ``{device, batch, stage, state, error_code, outcome}`` (module_utils/campaign_ledger.reduced_row):
+    the monitor shows the campaign's own outcome of every device. No error text, no details."""
     items = [result] + [item for item in (result.get("results") or [])[:limit] if isinstance(item, t.Mapping)]
     rows = []
     for item in items:
-        row = item.get("row") or item.get("status_row")
-        if not (isinstance(row, t.Mapping) and row.get("device") and row.get("outcome")
-                and isinstance(row.get("stages"), t.Mapping)):
-            continue
-        stages = {name: entry for name, entry in row["stages"].items() if isinstance(entry, t.Mapping)}
-        # The stage this write recorded: the most recently started or ended one.
-        stage = max(stages, key=lambda name: max(str(stages[name].get("end") or ""),
-                                                 str(stages[name].get("start") or "")), default=None)
-        entry = stages.get(stage, {})
-        rows.append({"device": clip(row["device"], 200), "batch": row.get("batch"), "stage": stage,
-                     "state": entry.get("state"), "error_code": clip(entry.get("error_code") or None, 200),
-                     "outcome": clip(row["outcome"], 50)})
+        reduced = reduced_row(item.get("row") or item.get("status_row"))
+        if reduced is not None:
+            rows.append(reduced)
     return rows
 
 

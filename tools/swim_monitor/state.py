@@ -1,7 +1,8 @@
 """The monitor's model: fold events (docs/events.schema.json) into one row per device.
 
 Events of one device share a partition (they are keyed by host), so applying them in arrival
-order per partition gives each device's true history. Delivery is at-least-once, so events are
+order per partition gives each device's true history. Delivery is at-least-once, and a row republished after a
+crash (``campaign_row``) has an id derived from its content, so events are
 deduplicated on ``event_id``, and an event older (by ``seq``) than one already applied from the
 same producer for the same device is ignored.
 """
@@ -205,6 +206,20 @@ class FleetState:
                 row.outcome, row._outcome_time = data.get("outcome"), when
                 if data.get("batch") is not None:
                     row.batch = data["batch"]
+
+    def _on_campaign_row(self, event: dict) -> None:
+        """A row the callback republished when a run of the campaign began or ended (the topic lacked it: written
+        by an orphaned worker, or lost with a killed controller): the campaign's view, as in a host_result. A
+        second copy (same ``event_id``) was dropped by :meth:`apply`."""
+        data = event.get("row")
+        if not isinstance(data, dict) or not data.get("device"):
+            return
+        self._campaign_rows(event, [data])
+        if data["device"] in CONTROLLER_HOSTS:
+            return
+        row, newest = self._row(event, data["device"])
+        if newest and data.get("stage"):
+            self._stage(row, data["stage"], data.get("state"))
 
     def _on_image_status(self, event: dict) -> None:
         status = event.get("image_status") or {}

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ..campaign_ledger import current_rows, read_ledger, to_republish
 from ..campaign_runs import RunFenceError, begin_run, end_run
 from ..campaign_record import STAGES, STATES, RecordError, read_row, record, render, table
 from ..campaign.outcome import campaign_failed, campaign_outcome
@@ -118,15 +119,24 @@ def _flag(value) -> bool:
 
 
 def _run_fence(ctx) -> dict:
-    """begin_run: wait (bounded) for orphaned workers of earlier runs, then start this run; end_run: mark it ended."""
+    """begin_run: wait (bounded) for orphaned workers of earlier runs, then start this run; end_run: mark it ended.
+
+    Both return the table's rows as the kafka_events callback publishes them (``table_rows``), and begin_run the
+    rows whose last publication the broker confirmed is not the row (``republish``, docs/kafka.md): the callback
+    publishes those as ``campaign_row`` events."""
     params = ctx.params
     if ctx.check_mode:
         return {"changed": False, "msg": "check mode: run not recorded"}
+    campaign = {"campaign_dir": params["campaign_dir"], "campaign_id": params["campaign_id"]}
     try:
         if params["state"] == "end_run":
-            return {"changed": False, "run": end_run(params["campaign_dir"], params["run_id"])}
+            ended = end_run(params["campaign_dir"], params["run_id"])
+            return {"changed": False, "run": ended, **campaign,
+                    "table_rows": current_rows(table(params["campaign_dir"]))}
         started = begin_run(params["campaign_dir"], params["run_id"], lambda: table(params["campaign_dir"]),
                             params["run_wait"])
+        rows = current_rows(table(params["campaign_dir"]))    # after the orphans waited for wrote theirs
+        republish = to_republish(rows, read_ledger(params["campaign_dir"]))
     except RunFenceError as exc:
         raise ArgumentError(f"campaign {params['campaign_id']}: {exc}")
     except (RecordError, OSError, ValueError) as exc:
@@ -135,4 +145,6 @@ def _run_fence(ctx) -> dict:
     msg = (f"waited for the workers of an earlier run ({', '.join(waited)}) to finish" if waited
            else "no worker of an earlier run is running")
     return {"changed": False, "run": started["run"], "previous_run": started["previous"], "waited_for": waited,
-            "msg": f"run {params['run_id']} of campaign {params['campaign_id']}: {msg}"}
+            **campaign, "table_rows": rows, "republish": republish,
+            "msg": f"run {params['run_id']} of campaign {params['campaign_id']}: {msg}"
+                   + (f"; {len(republish)} row(s) to republish to Kafka" if republish else "")}

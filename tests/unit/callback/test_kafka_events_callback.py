@@ -1,6 +1,8 @@
 """The callback's event methods with fake Ansible objects and a fake sender (no broker)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.escalator.swim.plugins.callback import kafka_events
@@ -247,3 +249,61 @@ def test_run_id_is_shared_with_forked_workers(callback):
     cb = callback()
     assert os.environ[kafka_events.RUN_ID_ENV] == cb.stream.run_id
     assert os.environ[kafka_events.CAMPAIGN_ENV] == "opt-campaign"
+
+
+# -- campaign rows after a crash (docs/kafka.md "Campaign rows after a crash") ----------------------------------
+def reduced(device, stage="postcheck", state="ok", outcome="upgraded"):
+    return {"device": device, "batch": 1, "stage": stage, "state": state, "error_code": None, "outcome": outcome}
+
+
+def run_fence_result(campaign_dir, table_rows, state="begin_run"):
+    task = Task("Start this run", action="escalator.swim.campaign_status", uuid=state)
+    data = {"changed": False, "campaign_dir": str(campaign_dir), "campaign_id": "wave1", "table_rows": table_rows,
+            "msg": state}
+    return Result("localhost", task, data)
+
+
+def test_a_run_republishes_the_rows_the_broker_never_confirmed_with_content_ids(callback, tmp_path):
+    from ansible_collections.escalator.swim.plugins.module_utils.campaign_ledger import row_event_id, write_ledger
+    from ansible_collections.escalator.swim.plugins.plugin_utils.kafka_spool import Record
+
+    campaign_dir = tmp_path / "wave1"
+    # The earlier run got olt-1's final row confirmed; olt-2's confirmed row is older than its table row (written
+    # by an orphaned worker), and olt-3 was never confirmed at all.
+    write_ledger(str(campaign_dir), {"olt-1": reduced("olt-1"), "olt-2": reduced("olt-2", "activate", "running",
+                                                                              "in_progress")})
+    table = {name: reduced(name) for name in ("olt-1", "olt-2", "olt-3")}
+    cb = callback()
+    cb.v2_playbook_on_start(Playbook([Play()]))
+    cb.v2_runner_on_ok(run_fence_result(campaign_dir, table))
+    rows = [r for r in records(cb) if r["event"] == "campaign_row"]
+    assert [r["host"] for r in rows] == ["olt-2", "olt-3"], rows
+    assert all(r["row"] == table[r["host"]] and r["republished"] is True for r in rows)
+    assert [r["event_id"] for r in rows] == [row_event_id("wave1", name, table[name]) for name in ("olt-2", "olt-3")]
+    assert [key for _topic, key, value in cb.sender.records if value["event"] == "campaign_row"] == ["olt-2", "olt-3"]
+
+    # The broker confirms them: the ledger says so, and the end of the run republishes nothing more.
+    cb.rows.delivered([Record("swim.events", r["host"], r) for r in rows])
+    ledger = json.loads((campaign_dir / "events" / "published.json").read_text())["rows"]
+    assert ledger == table
+    cb.v2_runner_on_ok(run_fence_result(campaign_dir, table, "end_run"))
+    assert len([r for r in records(cb) if r["event"] == "campaign_row"]) == 2
+
+
+def test_the_end_of_a_run_republishes_a_row_no_result_carried(callback, tmp_path):
+    """A row this run queued counts as published (it is ahead on the topic); a table row that differs from it
+    (written without a result reaching the callback) is republished when the run ends."""
+    campaign_dir = tmp_path / "wave1"
+    cb = callback()
+    cb.v2_playbook_on_start(Playbook([Play()]))
+    cb.v2_runner_on_ok(run_fence_result(campaign_dir, {}))
+    task = Task("Postcheck", action="escalator.swim.campaign_status", uuid="u9")
+    cb.v2_runner_on_ok(Result("olt-1", task, {"changed": False, "row": {
+        "device": "olt-1", "batch": 1, "outcome": "in_progress",
+        "stages": {"verify": {"state": "ok", "start": "2025-01-01T00:00:01Z", "end": "2025-01-01T00:00:02Z"}}}}))
+    same = {"olt-1": reduced("olt-1", "verify", "ok", "in_progress")}
+    cb.v2_runner_on_ok(run_fence_result(campaign_dir, same, "end_run"))
+    assert not [r for r in records(cb) if r["event"] == "campaign_row"]
+    cb.v2_runner_on_ok(run_fence_result(campaign_dir, {"olt-1": reduced("olt-1")}, "end_run"))
+    assert [r["row"] for r in records(cb) if r["event"] == "campaign_row"] == [reduced("olt-1")]
+    assert not (campaign_dir / "events" / "published.json").exists(), "nothing was confirmed"

@@ -324,3 +324,19 @@ def test_a_busy_sender_adopts_foreign_records_too(tmp_path):
     assert -1 in numbers(broker), "adopted and delivered while the run goes on"
     running.close(5)
     assert sorted(numbers(broker)) == list(range(-1, n)) and Spool(str(tmp_path), "x").read() == []
+
+
+def test_only_records_the_broker_confirmed_are_reported_delivered(tmp_path):
+    broker = FakeBroker()
+    confirmed: list[str] = []
+    s = sender(broker, Spool(str(tmp_path / "spool"), "127.0.0.1:9"),
+               on_delivered=lambda records: confirmed.extend(r.value["n"] for r in records))
+    broker.fail_after = 2
+    for n in range(4):
+        s.submit("t", "olt-1", {"n": n})
+    assert wait_until(lambda: len(confirmed) == 2 and s.backlog)
+    assert confirmed == [0, 1]            # 2 and 3 are in the spool, not confirmed
+    broker.fail_after = None
+    assert wait_until(lambda: not s.backlog)
+    s.close(2)
+    assert confirmed == [0, 1, 2, 3]      # delivered from the spool, in order

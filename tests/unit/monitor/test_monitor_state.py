@@ -216,3 +216,21 @@ def test_directory_mode_reads_the_status_rows(tmp_path):
         json.dump({"outcome": "partially failed"}, handle)
     assert read_directory(directory).snapshot()["runs"][0]["status"] == "finished: partially failed"
     assert "finished: partially failed" in table(read_directory(directory), width=200).splitlines()[0]
+
+
+def test_a_republished_campaign_row_is_applied_once_and_sets_the_campaigns_view():
+    """After a crash the callback republishes a device's row (campaign_row) with an id derived from its content;
+    a second copy (the same row republished by the next run too) is not applied again."""
+    state = FleetState()
+    state.apply(result(1, "ok", task="escalator.swim.upgrade : Activate: the new image",
+                       campaign=[{"device": "olt-1", "batch": 1, "stage": "activate", "state": "running",
+                                  "error_code": None, "outcome": "in_progress"}]))
+    row = {"device": "olt-1", "batch": 1, "stage": "postcheck", "state": "ok", "error_code": None, "outcome": "upgraded"}
+    republished = event("campaign_row", 5, host="olt-1", row=row, republished=True, task=None)
+    republished["event_id"] = "0f" * 16
+    assert state.apply(republished)
+    assert not state.apply({**republished, "producer_id": "run-3", "seq": 1, "time": "2025-01-01T00:00:09.000Z"})
+    device = state.snapshot()["devices"][0]
+    assert (device["outcome"], device["status"], device["stage"], device["state"]) == ("upgraded", "upgraded",
+                                                                                       "postcheck", "ok")
+    assert state.applied == 2
