@@ -54,5 +54,4 @@ def report_outcome(counts: t.Mapping[str, int]) -> str:
     """The outcome of a campaign rebuilt from its directory alone (no run to ask): from the counts per outcome."""
     if counts.get("in_progress") or counts.get("pending"):
         return "in progress (or stopped)"
-    outcomes = [name for name, count in counts.items() for _ in range(int(count or 0))]
-    return campaign_outcome(outcomes)
+    return campaign_outcome(name for name, count in counts.items() if count)
