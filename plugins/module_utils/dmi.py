@@ -95,6 +95,7 @@ def open_device(params: dict) -> "DmiDevice":
 
 class DmiDevice(Device):
     transport = "dmi"
+    reported_flags = {"active": ("committed",), "standby": ()}    # see versions()
 
     def __init__(self, params: dict):
         super().__init__(params["device_name"])

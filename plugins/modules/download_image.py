@@ -31,7 +31,8 @@ attributes:
     details: Reads the partitions and reports whether a download would happen; nothing is sent to download.
   diff_mode:
     support: full
-    details: Shows the standby partition before and after.
+    details: Shows the standby partition before and after; in check mode, as the download would leave it (the
+      target image, not committed yet), predicted from the partitions the device reports.
   idempotent:
     support: full
     details: No download when the image is already in standby or already active, unless O(force=true).
