@@ -17,6 +17,9 @@ description:
   - Fails with the device's reason (for instance C(WRONG_IMAGE_CHECKSUM), C(INVALID_IMAGE)), when the
     progress reports stop for O(stall_timeout) seconds, when the whole step takes longer than O(timeout)
     seconds, and when the report stream ends without a final state.
+  - Over DMI, a device the device manager does not manage (by name, nor by its address) is put under
+    management first (C(StartManagingDevice)), except in check mode, where the task fails saying so. A device
+    found once is not registered again; its uuid is kept for the run's later tasks (host fact C(swim_dmi_device)).
   - Credentials inside O(url) (C(user:password@)) are sent to the device but never appear in results,
     messages or diffs.
 author:

@@ -53,6 +53,11 @@ class OperationContext:
             self._device = factory(self.params)
         return self._device
 
+    @property
+    def opened(self) -> Device | None:
+        """The device session, if the operation opened one."""
+        return self._device
+
     def budget(self) -> Budget:
         return Budget(timeout=float(self.params["timeout"]), stall_timeout=self.params.get("stall_timeout") or None)
 

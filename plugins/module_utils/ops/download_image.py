@@ -19,6 +19,9 @@ ARGUMENT_SPEC = {
     "stall_timeout": {"type": "float", "default": 300.0},
 }
 VALIDATION_RULES: dict = {}
+# DMI: a download changes the device anyway; it may put a device the manager does not know under management
+# (not in check mode). Read-only modules do so only with manage: true (module_utils/dmi_managed.py).
+MANAGES_DEVICE = True
 
 
 def run(ctx) -> dict:
