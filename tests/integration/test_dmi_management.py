@@ -58,6 +58,9 @@ def test_read_only_and_check_mode_tasks_never_register_an_unknown_device(sim_fle
     saved = run.results("olt-001")
     assert all(saved[task].get("failed") is not True for task in ("first_read", "snap", "last_read")), saved
     assert saved["first_read"]["ansible_facts"]["swim_dmi_device"]["managed_as"] == "olt-001"
+    # the later tasks took the uuid from that host fact: no lookup, so no fact of their own
+    assert "swim_dmi_device" not in saved["snap"].get("ansible_facts", {})
+    assert "swim_dmi_device" not in saved["last_read"].get("ansible_facts", {})
     assert [(call["name"], call["status"]) for call in fleet.dmi_calls()] == [("olt-001", "OK_STATUS")]
     assert fleet.state("olt-001")["managed"] is True
 
@@ -75,6 +78,7 @@ def test_a_device_the_manager_names_otherwise_is_registered_at_most_once(sim_fle
     assert saved["download"]["changed"] is True and not saved["download"].get("failed"), saved["download"]
     assert saved["last_read"]["standby_version"] == "2.0.0"
     assert saved["first_read"]["ansible_facts"]["swim_dmi_device"]["managed_as"] == "olt-001"
+    assert "swim_dmi_device" not in saved["download"].get("ansible_facts", {})     # (the cached uuid)
     assert fleet.state("olt-001")["partitions"]["standby"]["version"] == "2.0.0"
     assert fleet.state("olt-002")["partitions"]["standby"]["version"] == "0.9.0"   # (behind the same manager)
     assert fleet.dmi_calls() == []
