@@ -37,15 +37,20 @@ options:
   device_uuid:
     description:
       - DMI uuid of the device. When not given it is looked up among the manager's managed devices by
-        O(device_name), and failing that the device is put under management with C(StartManagingDevice)
-        using O(device_uri).
+        O(device_name), else by O(device_uri) when that is given and exactly one managed device has it; the uuid
+        found is kept for the run's later tasks (host fact C(swim_dmi_device)).
+      - A device the manager does not manage is put under management with C(StartManagingDevice) only by a task
+        that may change the device, never in check mode (M(escalator.swim.download_image), and
+        M(escalator.swim.sw_version) or M(escalator.swim.snapshot) with C(manage=true)); other tasks fail with
+        C(UNKNOWN_DEVICE) saying what to do. See C(docs/inventory.md).
     type: str
     vars:
       - name: swim_device_uuid
   device_uri:
     description:
-      - Address of the device itself, given to C(StartManagingDevice) when the manager does not manage it yet.
-        Defaults to O(remote_addr).
+      - Address of the device itself. It finds the device among the managed ones when the manager knows it under
+        another name, and is given to C(StartManagingDevice) when the manager does not manage it yet.
+        Defaults to O(remote_addr) (the manager's address, which does not identify a device in the lookup).
     type: str
     vars:
       - name: swim_device_uri

@@ -1,8 +1,8 @@
 # Copyright: escalator.swim contributors
 # Apache License 2.0 (see LICENSE)
-"""Filters over campaign plans: campaign_problems, campaign_resolve, campaign_batches.
+"""Filters over campaign plans: campaign_problems, campaign_resolve, campaign_batches, campaign_listing.
 
-Documentation: the sidecar files campaign_problems.yml, campaign_resolve.yml, campaign_batches.yml.
+Documentation: the sidecar files campaign_<name>.yml beside this file.
 The same logic as the validate_plan/resolve_plan modules (module_utils/campaign/), for templates
 and ``set_fact``. Filters receive exactly what they are given: pass ``hostvars`` when the plan uses
 host variables (only the variables the plan names are read).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.escalator.swim.plugins.module_utils.campaign.listing import batch_listing
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.resolve import PlanError, resolve
 from ansible_collections.escalator.swim.plugins.module_utils.campaign.validate import validate
 from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import orphaned_stages
@@ -33,6 +34,11 @@ def campaign_resolve(plan, groups, hostvars=None, current_versions=None, unavail
 def campaign_batches(plan, groups, hostvars=None, current_versions=None, unavailable=None,
                      finished=None) -> list[dict]:
     return campaign_resolve(plan, groups, hostvars, current_versions, unavailable, finished)["batches"]
+
+
+def campaign_listing(resolution, detail=False) -> list[str]:
+    """The readable batch listing of a resolve_plan result (module_utils/campaign/listing.py)."""
+    return batch_listing(resolution, detail=bool(detail))
 
 
 # Not "skipped": a device left out (on the target, or held back by its redundancy group) is checked again.
@@ -136,6 +142,7 @@ def campaign_hold(rows, host, redundancy) -> str:
 class FilterModule:
     def filters(self):
         return {"campaign_problems": campaign_problems, "campaign_resolve": campaign_resolve,
+                "campaign_listing": campaign_listing,
                 "campaign_batches": campaign_batches, "campaign_finished": campaign_finished,
                 "campaign_rollback_order": campaign_rollback_order, "campaign_down": campaign_down,
                 "campaign_hold": campaign_hold}

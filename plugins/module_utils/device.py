@@ -172,6 +172,10 @@ class Device(abc.ABC):
     transport = ""
     # what a revert does on this transport, in the words of its documentation (check-mode messages)
     revert_steps = "reboot, no sanity checks"
+    # the Image flags (committed, valid, sha256) this transport reports per partition: a check-mode prediction
+    # shows only these, so that it reads as the real run's result would
+    reported_flags: dict[str, tuple[str, ...]] = {"active": ("committed", "valid", "sha256"),
+                                                  "standby": ("committed", "valid", "sha256")}
 
     def __init__(self, name: str):
         self.name = name

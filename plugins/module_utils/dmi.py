@@ -27,6 +27,7 @@ from .device import (
     ACTIVATION_COMPLETE, ACTIVATION_FAILED, REBOOTING_DEVICE, UPGRADE_COMPLETE, UPGRADE_FAILED,
     Budget, Device, DeviceError, Image, ImageSpec, SoftwareVersions, StatusCallback, StatusEvent,
 )
+from .dmi_managed import find_managed, initial_uuid, not_managed_detail
 from .redaction import redact_url
 from .transport_base import ProgressWatch, retrying
 
@@ -95,11 +96,16 @@ def open_device(params: dict) -> "DmiDevice":
 
 class DmiDevice(Device):
     transport = "dmi"
+    reported_flags = {"active": ("committed",), "standby": ()}    # see versions()
 
     def __init__(self, params: dict):
         super().__init__(params["device_name"])
         self.uuid = params.get("device_uuid") or ""
         self.uri = params.get("device_uri") or params["host"]
+        # only an address given as the device's own (device_uri) identifies it; the manager's host may be shared
+        self.uri_given = bool(params.get("device_uri"))
+        # only a task that may change the device, not in check mode, puts an unknown one under management
+        self.may_manage = bool(params.get("manage_device"))
         self.rpc_timeout = float(params.get("rpc_timeout") or 30.0)
         self.connect_timeout = float(params.get("connect_timeout") or 10.0)
         self._answered = False  # the manager answered an RPC of this Device (unreachable is no longer possible)
@@ -108,6 +114,9 @@ class DmiDevice(Device):
         host, port = params["host"], params.get("port") or DEFAULT_PORT
         target = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
         self.target = target
+        # given, cached (an earlier task found it), found or registered (dmi_managed.py); the manager's name for it
+        self.uuid, self.uuid_source = initial_uuid(self.uuid, params.get("known_device"), target, self.name, self.uri)
+        self.managed_as = ""
         self.tls = bool(params.get("tls"))
         self.ca_cert = params.get("ca_cert")
         self.client_cert = params.get("client_cert")
@@ -186,22 +195,34 @@ class DmiDevice(Device):
         return hw_pb2.HardwareID(uuid=hw_pb2.Uuid(uuid=self.device_uuid()))
 
     def device_uuid(self) -> str:
-        """The DMI uuid: given, found among the managed devices by name, or from StartManagingDevice."""
+        """The DMI uuid: given, cached by an earlier task, found among the managed devices (by name, else by
+        address), or -- only when this task may manage the device -- from StartManagingDevice."""
         if self.uuid:
             return self.uuid
         managed = self._unary("GetManagedDevices", self._hw.GetManagedDevices, empty_pb2.Empty(), about_device=False)
-        for device in managed.devices:
-            if device.info.name == self.name:
-                self.uuid = device.device_uuid.uuid
-                return self.uuid
+        device = find_managed(managed.devices, self.name, self.uri if self.uri_given else "")
+        if device is not None:
+            self.uuid, self.uuid_source, self.managed_as = device.device_uuid.uuid, "found", device.info.name
+            return self.uuid
+        if not self.may_manage:
+            raise DeviceError(self.name, "GetManagedDevices", "UNKNOWN_DEVICE",
+                              not_managed_detail(managed.devices, self.name, self.uri if self.uri_given else "",
+                                                 self.target),
+                              transport=self.transport)
+        return self._start_managing()
+
+    def _start_managing(self) -> str:
         request = hw_pb2.ModifiableComponent(name=self.name, uri=hw_pb2.Uri(uri=self.uri))
         try:
             for response in self._hw.StartManagingDevice(request, timeout=self.rpc_timeout):
-                if response.status == ERROR_STATUS:
-                    raise DeviceError(self.name, "StartManagingDevice", _reason_name(response),
+                reason = _reason_name(response)
+                # (a manager that already manages the device under another name says so, with its uuid)
+                if response.status == ERROR_STATUS and not (reason == "DEVICE_ALREADY_MANAGED" and self.uri_given
+                                                            and response.device_uuid.uuid):
+                    raise DeviceError(self.name, "StartManagingDevice", reason,
                                       response.reason_detail, transport=self.transport)
                 if response.device_uuid.uuid:
-                    self.uuid = response.device_uuid.uuid
+                    self.uuid, self.uuid_source, self.managed_as = response.device_uuid.uuid, "registered", self.name
                     return self.uuid
         except grpc.RpcError as exc:
             raise self._error("StartManagingDevice", exc)
@@ -210,7 +231,14 @@ class DmiDevice(Device):
 
     # -- reads ------------------------------------------------------------------------------
     def versions(self, retry: bool = True) -> SoftwareVersions:
-        response = self._unary("GetSoftwareVersion", self._sw.GetSoftwareVersion, self._hardware_id(), retry)
+        try:
+            response = self._unary("GetSoftwareVersion", self._sw.GetSoftwareVersion, self._hardware_id(), retry)
+        except DeviceError as exc:
+            if exc.reason != "UNKNOWN_DEVICE" or self.uuid_source != "cached":
+                raise
+            # the uuid an earlier task found is no longer the manager's (it restarted, re-registered): look again
+            self.uuid, self.uuid_source = "", ""
+            response = self._unary("GetSoftwareVersion", self._sw.GetSoftwareVersion, self._hardware_id(), retry)
         info = response.info
         return SoftwareVersions(
             # DMI has no separate commit: ActivateImage boots the standby and, once the device's checks pass,

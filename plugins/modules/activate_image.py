@@ -27,7 +27,9 @@ attributes:
     details: Reports whether the device would reboot into its standby image.
   diff_mode:
     support: full
-    details: Shows the active and standby partitions before and after.
+    details: Shows the active and standby partitions before and after; in check mode, as the activation would
+      leave them (active and standby swapped, the target committed), predicted from the partitions the device
+      reports.
   idempotent:
     support: full
     details: Only with O(version) set; without it every run activates (and reboots) again.

@@ -17,6 +17,9 @@ description:
   - Fails with the device's reason (for instance C(WRONG_IMAGE_CHECKSUM), C(INVALID_IMAGE)), when the
     progress reports stop for O(stall_timeout) seconds, when the whole step takes longer than O(timeout)
     seconds, and when the report stream ends without a final state.
+  - Over DMI, a device the device manager does not manage (by name, nor by its address) is put under
+    management first (C(StartManagingDevice)), except in check mode, where the task fails saying so. A device
+    found once is not registered again; its uuid is kept for the run's later tasks (host fact C(swim_dmi_device)).
   - Credentials inside O(url) (C(user:password@)) are sent to the device but never appear in results,
     messages or diffs.
 author:
@@ -31,7 +34,8 @@ attributes:
     details: Reads the partitions and reports whether a download would happen; nothing is sent to download.
   diff_mode:
     support: full
-    details: Shows the standby partition before and after.
+    details: Shows the standby partition before and after; in check mode, as the download would leave it (the
+      target image, not committed yet), predicted from the partitions the device reports.
   idempotent:
     support: full
     details: No download when the image is already in standby or already active, unless O(force=true).

@@ -27,6 +27,8 @@ attributes:
     support: full
   diff_mode:
     support: full
+    details: Shows the active and standby partitions before and after; in check mode, as the revert would leave
+      them (active and standby swapped), predicted from the partitions the device reports.
   idempotent:
     support: full
     details: Only with O(version) set (the version to go back to); without it every run swaps the partitions.

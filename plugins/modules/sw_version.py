@@ -11,7 +11,7 @@ version_added: 0.1.0
 description:
   - Asks the device (DMI C(GetSoftwareVersion), or the NETCONF C(bbf-software-management) revisions) which
     image runs in the active partition and which one waits in the standby partition.
-  - Never changes the device.
+  - Never changes the device, nor (without O(manage)) what its DMI device manager manages.
 author:
   - escalator.swim maintainers (@escalator-swim)
 extends_documentation_fragment:
@@ -26,6 +26,16 @@ attributes:
   idempotent:
     support: full
 options:
+  manage:
+    description:
+      - Over DMI, when the device manager manages no device with this device's name (or, failing that, its
+        address, C(swim_device_uri)), put it under management with C(StartManagingDevice) instead
+        of failing. Never in check mode. Without it this module never changes what a device manager manages;
+        an unknown device fails with C(UNKNOWN_DEVICE), naming the device, the manager and what to do.
+      - The precheck role of the campaigns sets it (it is the first task that reads each device). Ignored over
+        NETCONF. See C(docs/inventory.md).
+    type: bool
+    default: false
   set_facts:
     description:
       - Also return the result as the host fact C(swim_software), for later tasks.

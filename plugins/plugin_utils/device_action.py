@@ -16,6 +16,7 @@ from ansible.plugins.loader import connection_loader
 
 from ansible_collections.escalator.swim.plugins.module_utils.campaign_record import RECORD_ARGSPEC, RECORD_VARS
 from ansible_collections.escalator.swim.plugins.module_utils.connection import TASK_CONNECTION_ARGSPEC
+from ansible_collections.escalator.swim.plugins.module_utils.dmi_managed import FACT as DMI_FACT, uuid_fact
 from ansible_collections.escalator.swim.plugins.module_utils.ops.common import OperationContext
 from ansible_collections.escalator.swim.plugins.plugin_utils.controller_action import ControllerAction
 from ansible_collections.escalator.swim.plugins.plugin_utils.events import status_publisher
@@ -72,6 +73,11 @@ class DeviceAction(ControllerAction):
             return
         # connect_timeout / rpc_timeout given on the task (a campaign step's timeouts) win for this task
         overrides = {key: params[key] for key in TASK_CONNECTION_ARGSPEC if params.get(key) is not None}
+        # DMI: whether this task may put an unknown device under management (never read-only tasks, never check
+        # mode; docs/inventory.md), and the uuid an earlier task of the run found (module_utils/dmi_managed.py)
+        overrides["manage_device"] = (bool(getattr(self.OPERATION, "MANAGES_DEVICE", False) or params.get("manage"))
+                                      and not self._task.check_mode)
+        overrides["known_device"] = (task_vars.get("ansible_facts") or {}).get(DMI_FACT)
         self._device_connection = connection
         no_log_values = set(no_log_values) | {str(device_params[key]) for key in ("password",)
                                               if device_params.get(key)}
@@ -92,6 +98,9 @@ class DeviceAction(ControllerAction):
                                 device_factory=self._device_connection.device)
 
     def finish(self, context: OperationContext, result: dict, task_vars: dict) -> None:
+        found = uuid_fact(context.opened)      # (a DMI device this task looked up: later tasks need not)
+        if found:
+            result["ansible_facts"] = {**result.get("ansible_facts", {}), **found}
         if getattr(self, "_progress", None) is not None:
             self._progress.close()
         publisher = getattr(self, "_publisher", None)

@@ -1,7 +1,8 @@
 """Device UUID resolution through real ansible-playbook runs: an inventory that carries no uuid.
 
 Given a uuid it is used as is; given only the device name (and URI), the modules find the uuid with
-GetManagedDevices, or register the device with StartManagingDevice when the manager does not manage it yet.
+GetManagedDevices, or (in a task that may change the device: download_image) register it with
+StartManagingDevice when the manager does not manage it yet; tests/integration/test_dmi_management.py has the rest.
 """
 
 from __future__ import annotations
@@ -69,8 +70,10 @@ def test_unknown_device_name_and_wrong_uuid_fail_cleanly(sim_fleet, tmp_path):
 
     stranger = run_playbook(playbook, inventory, extra_vars={"swim_device_name": "olt-999"})
     assert stranger.returncode == 2
-    assert "olt-999: StartManagingDevice over dmi failed: INVALID_PARAMS" in stranger.stdout
-    assert "no device named 'olt-999'" in stranger.stdout
+    # a read-only task never registers a device: it says which manager does not know it and what to do
+    assert "olt-999: GetManagedDevices over dmi failed: UNKNOWN_DEVICE" in stranger.stdout
+    assert f"the device manager {fleet.address('olt-001')} manages no device named 'olt-999'" in stranger.stdout
+    assert "(it manages: olt-001)" in stranger.stdout and fleet.dmi_calls() == []
 
     wrong = run_playbook(playbook, fleet.inventory,
                          extra_vars={"swim_device_uuid": "00000000-0000-0000-0000-000000000000"})

@@ -285,7 +285,7 @@ class Device:
             "standby": Partition.from_dict(spec.partitions["standby"]),
         }
         self.startup = StartupConfig(**spec.startup_config)
-        self.managed = True
+        self.managed = spec.managed
         self._power_listeners: list[Callable[["Device", bool], None]] = []
         self._rebooting = False
         self._dead = False
@@ -318,7 +318,7 @@ class Device:
             cfg = data["startup_config"]
             self.startup = StartupConfig(config_url=str(cfg.get("config_url", "")),
                                          version=str(cfg.get("version", "")), sha256=str(cfg.get("sha256", "")))
-        self.managed = bool(data.get("managed", True))
+        self.managed = bool(data.get("managed", self.spec.managed))
         slots = data.get("slots")
         if isinstance(slots, dict):
             self.active_slot = 1 if slots.get("active_slot") == 1 else 0

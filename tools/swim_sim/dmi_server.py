@@ -35,6 +35,7 @@ from .device import (ACTIVATE, DOWNLOAD, REVERT, ConfigError, Device, DeviceRebo
 from .hardware import Component, build_inventory
 from .kafka_events import EventPublisher, event_message
 from .redact import redact
+from .spec import DEFAULT_DMI_URI
 
 log = logging.getLogger("swim_sim.dmi")
 OK = commons_pb2.OK_STATUS
@@ -80,12 +81,25 @@ class DeviceManager:
         self.devices = list(devices)
         self.by_uuid = {d.uuid: d for d in self.devices}
         self.by_name = {d.name: d for d in self.devices}
-        self.uris = {d.name: "127.0.0.1" for d in self.devices}
+        self.uris = {d.name: d.spec.dmi_uri for d in self.devices}
         self.publisher = publisher
         self.msgbus_endpoint = msgbus_endpoint or ""
         self.heartbeat_signature = random.getrandbits(32)  # changes when the manager restarts
         for device in self.devices:
             device.add_listener(self._on_event)
+
+    def by_address(self, uri: str) -> Device | None:
+        """The one device whose address (uri) is *uri*: a manager asked to manage a device under another name."""
+        matches = [d for d in self.devices if uri and uri != DEFAULT_DMI_URI and self.uris[d.name] == uri]
+        return matches[0] if len(matches) == 1 else None
+
+    def record_call(self, rpc: str, request_name: str, uri: str, response) -> None:
+        """Calls that change what the manager manages go to <state-dir>/dmi-calls.jsonl (tests count them)."""
+        store = next((d.store for d in self.devices if d.store is not None), None)
+        if store is not None:
+            store.append_dmi_call({"rpc": rpc, "name": request_name, "uri": uri, "time": time.time(),
+                                   "managed_by": sorted(self.by_name), "status": commons_pb2.Status.Name(response.status),
+                                   "reason": type(response).Reason.Name(response.reason)})
 
     def lookup(self, device_uuid: str) -> Device | None:
         device = self.by_uuid.get(device_uuid)
@@ -279,19 +293,25 @@ class HardwareService(hwm_grpc.NativeHWManagementServiceServicer):
         self.mgr = manager
 
     async def StartManagingDevice(self, request, context):
+        async for response in self._start_managing(request, context):
+            self.mgr.record_call("StartManagingDevice", request.name, request.uri.uri, response)
+            yield response
+
+    async def _start_managing(self, request, context):
         R = hwm.StartManagingDeviceResponse
         name = request.name
         if not name:
             yield R(status=ERROR, reason=R.INVALID_PARAMS, reason_detail="name is required")
             return
-        device = self.mgr.by_name.get(name)
+        # by name, else by the device's address: a manager keeps its own name for a device it knows by address
+        device = self.mgr.by_name.get(name) or self.mgr.by_address(request.uri.uri)
         if device is None:
             yield R(status=ERROR, reason=R.INVALID_PARAMS,
-                    reason_detail=f"no device named {name!r} behind this device manager")
+                    reason_detail=f"no device named {name!r} or at uri {request.uri.uri!r} behind this device manager")
             return
         if device.managed:
             yield R(status=ERROR, reason=R.DEVICE_ALREADY_MANAGED, device_uuid=hw_pb2.Uuid(uuid=device.uuid),
-                    reason_detail=f"device {name} is already managed")
+                    reason_detail=f"device {device.name} is already managed")
             return
         try:
             device.check_available()
@@ -300,12 +320,17 @@ class HardwareService(hwm_grpc.NativeHWManagementServiceServicer):
         except DeviceUnreachable as exc:
             yield R(status=ERROR, reason=R.INTERNAL_ERROR, reason_detail=str(exc))
             return
-        self.mgr.uris[name] = request.uri.uri or self.mgr.uris[name]
+        self.mgr.uris[device.name] = request.uri.uri or self.mgr.uris[device.name]
         device.set_managed(True)
-        log.info("%s: now managed (uri %s)", name, self.mgr.uris[name])
+        log.info("%s: now managed (uri %s)", device.name, self.mgr.uris[device.name])
         yield R(status=OK, device_uuid=hw_pb2.Uuid(uuid=device.uuid))
 
     async def StopManagingDevice(self, request, context):
+        response = self._stop_managing(request)
+        self.mgr.record_call("StopManagingDevice", request.name, "", response)
+        return response
+
+    def _stop_managing(self, request):
         R = hwm.StopManagingDeviceResponse
         device = self.mgr.by_name.get(request.name)
         if device is None or not device.managed:

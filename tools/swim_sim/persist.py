@@ -49,6 +49,13 @@ class StateStore:
         with self._lock, open(self.reboot_log, "a") as handle:
             handle.write(line)
 
+    def append_dmi_call(self, entry: dict[str, Any]) -> None:
+        """``<state-dir>/dmi-calls.jsonl``: the DMI calls that change what a device manager manages
+        (StartManagingDevice, StopManagingDevice), so tests can count them."""
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        with self._lock, open(self.dir / "dmi-calls.jsonl", "a") as handle:
+            handle.write(line)
+
     def reboots(self) -> list[dict[str, Any]]:
         try:
             text = self.reboot_log.read_text()

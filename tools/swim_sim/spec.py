@@ -158,6 +158,10 @@ def _partition(raw: dict[str, Any] | None, default: dict[str, Any], which: str) 
     return part
 
 
+# Every device's address on its manager's record unless dmi_uri says otherwise: shared, so it names no device.
+DEFAULT_DMI_URI = "127.0.0.1"
+
+
 @dataclass
 class DeviceSpec:
     """Everything configurable about one simulated device."""
@@ -185,6 +189,10 @@ class DeviceSpec:
     yang_library: str = "1.1"  # "1.0": only RFC 7895 /modules-state (capability yang-library:1.0)
     nmda: bool | None = None  # None = yes unless legacy_hello or yang_library "1.0"
     download_target_selection: tuple[str, ...] = ("by-system",)  # bbf-swm features download-target-selection-*
+    # DMI: whether the device manager manages the device when the fleet first starts (a state file, written by
+    # StartManagingDevice/StopManagingDevice, wins later), and the device's address (uri) on its record
+    managed: bool = True
+    dmi_uri: str = DEFAULT_DMI_URI
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
@@ -203,7 +211,7 @@ def _apply(spec: DeviceSpec, raw: dict[str, Any], where: str) -> DeviceSpec:
     if not isinstance(raw, dict):
         raise SpecError(f"{where} must be a mapping")
     unknown = set(raw) - {"timings", "faults", "partitions", "startup_config", "alarms", "transport",
-                          *NETCONF_OPTIONS}
+                          "managed", "dmi_uri", *NETCONF_OPTIONS}
     if unknown:
         raise SpecError(f"{where}: unknown key(s) {sorted(unknown)}")
     spec = copy.deepcopy(spec)
@@ -240,6 +248,12 @@ def _apply(spec: DeviceSpec, raw: dict[str, Any], where: str) -> DeviceSpec:
                 raise SpecError(f"netconf_framing must be \"1.0\" or \"1.1\", got {raw['netconf_framing']!r}")
             spec.netconf_framing = framing
         _apply_netconf_options(spec, raw)
+        if "managed" in raw:
+            spec.managed = _flag(raw, "managed")
+        if "dmi_uri" in raw:
+            if not isinstance(raw["dmi_uri"], str) or not raw["dmi_uri"].strip():
+                raise SpecError(f"dmi_uri must be a device address, got {raw['dmi_uri']!r}")
+            spec.dmi_uri = raw["dmi_uri"]
     except SpecError as exc:
         raise SpecError(f"{where}: {exc}") from None
     return spec

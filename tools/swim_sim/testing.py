@@ -153,6 +153,14 @@ class SimFleet:
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
+    def dmi_calls(self, rpc: str = "StartManagingDevice") -> list[dict[str, Any]]:
+        """The *rpc* calls (StartManagingDevice, StopManagingDevice) the fleet's device managers received."""
+        path = self.state_dir / "dmi-calls.jsonl"
+        if not path.exists():
+            return []
+        entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [entry for entry in entries if entry["rpc"] == rpc]
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from . import schema as s
 from .inventory import Inventory, RedundancySet, check_inventory, natural_key, natural_sorted
+from .split_notes import split_notes
 from .steps import execution_order
 from .validate import check
 
@@ -36,13 +37,16 @@ def active_version(value: t.Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def spread(hosts: list[str], first: int, size: int, limits: list[tuple[frozenset, int]]) -> list[list[str]]:
+def spread(hosts: list[str], first: int, size: int, limits: list[tuple[frozenset, int]],
+           why: dict | None = None) -> list[list[str]]:
     """Hosts into batches of *size* (the first of *first*), each batch holding at most ``allowed`` of the
     ``members`` of every ``(members, allowed)`` in *limits* (a redundancy group and how many may go down).
 
     Greedy first fit, most constrained hosts first (those in the largest redundancy groups relative to
     what may be down), then by name: a host goes to the earliest batch with room for it, or opens a
     new one. An empty batch always has room (``allowed`` >= 1), so this always succeeds.
+    *why*, when given, gets ``(host, batch index) -> "full" or the limit number`` for every batch a host was
+    kept out of, as it was placed (split_notes.py explains the splits from it).
     """
     limits_of: dict[str, list[int]] = {host: [] for host in hosts}
     for number, (members, _limit) in enumerate(limits):
@@ -56,8 +60,11 @@ def spread(hosts: list[str], first: int, size: int, limits: list[tuple[frozenset
     for host in sorted(hosts, key=lambda h: (-pressure[h], natural_key(h))):
         for index, batch in enumerate(batches):
             capacity = first if index == 0 and first else size
-            if len(batch) < capacity and all(down[index].get(n, 0) < limits[n][1] for n in limits_of[host]):
+            reached = [n for n in limits_of[host] if down[index].get(n, 0) >= limits[n][1]]
+            if len(batch) < capacity and not reached:
                 break
+            if why is not None:
+                why[(host, index)] = "full" if len(batch) >= capacity else reached[0]
         else:
             batches.append([])
             down.append({})
@@ -85,22 +92,6 @@ def redundancy_limits(sets: list[RedundancySet], unavailable: set[str]) -> tuple
             held.setdefault(host, f"redundancy group {rset.label} already has {len(already)} member(s) down "
                                   f"({', '.join(already)}) and allows {rset.max_down}")
     return limits, held
-
-
-def split_notes(sets: list[RedundancySet], unavailable: set[str], batches: list[dict], size: int) -> None:
-    """Tell, on each batch concerned, why members of a redundancy group are spread over several batches
-    though the batch size would hold them together (``notes``, shown by the validate_plan playbook)."""
-    for rset in sets:
-        allowed = rset.max_down - len(rset.members & unavailable)
-        where = [batch for batch in batches if rset.members & set(batch["hosts"])]
-        if len(where) < 2 or size <= max(allowed, 0):
-            continue
-        members = natural_sorted(rset.members & {host for batch in where for host in batch["hosts"]})
-        indices = ", ".join(str(batch["index"]) for batch in where)
-        note = (f"redundancy group {rset.label} allows {allowed} member(s) down at a time: "
-                f"{', '.join(members)} are split over batches {indices}")
-        for batch in where:
-            batch["notes"].append(note)
 
 
 def fail_percentage(threshold: s.Size, batch_size: int) -> float:
@@ -163,7 +154,8 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
         canary = step.canary.of(len(mine)) if step.canary is not None else 0
         first_index = len(batches)
         size = step.batch.of(len(mine))
-        for position, hosts in enumerate(spread(eligible, canary, size, limits)):
+        why: dict = {}
+        for position, hosts in enumerate(spread(eligible, canary, size, limits, why)):
             index = len(batches)
             is_canary = position == 0 and canary > 0
             pause = (coordination.pause_before_each_batch or index in coordination.pause_before_batches
@@ -176,7 +168,7 @@ def resolve_plan(plan: s.Plan, inventory: Inventory, current_versions: Mapping |
                 "max_fail_percentage": fail_percentage(plan.recovery.threshold, len(hosts)),
                 "notes": [],
             })
-        split_notes(redundancy_sets, down, batches[first_index:], size)
+        split_notes(redundancy_sets, limits, why, batches[first_index:], size, canary)
         steps.append({"name": step.name, "group": step.group, "depends_on": list(step.depends_on),
                       "hosts": mine, "batches": list(range(first_index, len(batches)))})
     for index in coordination.pause_before_batches:

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from .activation import ARGUMENT_SPEC as _SHARED, boot_standby, precheck
+from .activation import ARGUMENT_SPEC as _SHARED, boot_standby, precheck, would_boot
 from .common import describe
 
 ARGUMENT_SPEC = dict(_SHARED)
@@ -18,6 +18,6 @@ def run(ctx) -> dict:
     if done is not None:
         return done
     if ctx.check_mode:
-        return {"changed": True, "before": before.as_dict(),
-                "msg": f"{device.name}: would reboot into {describe(before.standby_image)}"}
+        return would_boot(ctx, before, before.standby_image,
+                          f"{device.name}: would reboot into {describe(before.standby_image)}")
     return boot_standby(ctx, "ActivateImage", before, device.activate)

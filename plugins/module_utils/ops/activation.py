@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
-from ..device import DeviceError, SoftwareVersions
-from .common import check_image_args, describe, partitions_diff
+from dataclasses import replace
+
+from ..device import DeviceError, Image, SoftwareVersions
+from .common import check_image_args, describe, partitions_diff, predicted_diff, reported_like
 
 # Options of both modules; each adds its own.
 ARGUMENT_SPEC = {
@@ -54,6 +56,23 @@ def boot_standby(ctx, operation: str, before: SoftwareVersions, start) -> dict:
                       extra={"changed": True, "after": after.as_dict(), "fell_back_to": None})
 
 
+def booted(device, before: SoftwareVersions, target: Image) -> SoftwareVersions:
+    """The partitions once *target* (in standby) booted and was committed: active and standby swapped."""
+    running = before.active_image
+    active = reported_like(device, "active", target.name, target.version, committed=True, sha256=target.sha256)
+    # the image running now goes to standby, known good as it is (it ran)
+    previous = () if running is None else (reported_like(
+        device, "standby", running.name, running.version, committed=running.committed is not False,
+        valid=running.valid is not False, sha256=running.sha256),)
+    return SoftwareVersions(active=(active,) + before.active[1:], standby=previous + before.standby[1:])
+
+
+def would_boot(ctx, before: SoftwareVersions, target: Image, msg: str) -> dict:
+    """The check-mode result of an activate/revert: what would change, and the diff of the swap."""
+    return {"changed": True, "before": before.as_dict(), "msg": msg,
+            **predicted_diff(ctx, before, booted(ctx.device, before, target))}
+
+
 def _settled(device, budget, operation, history) -> SoftwareVersions:
     try:
         return device.wait_until_reachable(budget, operation)
@@ -84,9 +103,9 @@ def precheck(ctx, operation: str, before: SoftwareVersions) -> dict | None:
                           transport=device.transport)
     if version and not standby.same_as(name, version):
         if ctx.check_mode:  # a dry run predicts: the download before this task did not really happen
-            return {"changed": True, "before": before.as_dict(),
-                    "msg": f"{device.name}: would reboot into {name + ' ' if name else ''}{version} once it is in "
-                           f"standby (standby now holds {describe(standby)})"}
+            return would_boot(ctx, before, Image(name or standby.name, version),
+                              f"{device.name}: would reboot into {name + ' ' if name else ''}{version} once it is in "
+                              f"standby (standby now holds {describe(standby)})")
         raise DeviceError(device.name, operation, "VERSION_MISMATCH",
                           f"standby holds {describe(standby)}, not {name + ' ' if name else ''}{version}",
                           transport=device.transport)
@@ -100,8 +119,11 @@ def commit_running(ctx, before) -> dict:
     """The target runs but is not committed: commit it (a re-run after a controller died before the commit)."""
     device = ctx.device
     if ctx.check_mode:
-        return {"changed": True, "before": before.as_dict(),
-                "msg": f"{device.name}: would commit {describe(before.active_image)} (running, not committed)"}
+        running = before.active_image
+        committed = SoftwareVersions(active=(replace(running, committed=True),) + before.active[1:],
+                                     standby=before.standby)
+        return {"changed": True, "before": before.as_dict(), **predicted_diff(ctx, before, committed),
+                "msg": f"{device.name}: would commit {describe(running)} (running, not committed)"}
     if not hasattr(device, "commit_running_image"):
         raise DeviceError(device.name, "ActivateImage", "NOT_COMMITTED",
                           f"{describe(before.active_image)} runs but is not committed, and {device.transport} "

@@ -16,7 +16,7 @@ from ansible.module_utils.common.parameters import remove_values
 
 from ..campaign_record import RecordError, StageRecorder
 from ..connection import open_device
-from ..device import Budget, Device, DeviceError, SoftwareVersions, StatusEvent
+from ..device import Budget, Device, DeviceError, Image, SoftwareVersions, StatusEvent
 from ..redaction import redact, url_secrets
 
 SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -53,6 +53,11 @@ class OperationContext:
             self._device = factory(self.params)
         return self._device
 
+    @property
+    def opened(self) -> Device | None:
+        """The device session, if the operation opened one."""
+        return self._device
+
     def budget(self) -> Budget:
         return Budget(timeout=float(self.params["timeout"]), stall_timeout=self.params.get("stall_timeout") or None)
 
@@ -71,6 +76,20 @@ def partitions_diff(before: SoftwareVersions, after: SoftwareVersions, which=("a
         data = versions.as_dict()
         return "".join(f"{part}: {', '.join(describe_dict(i) for i in data[part]) or '-'}\n" for part in which)
     return {"before": view(before), "after": view(after), "before_header": "partitions", "after_header": "partitions"}
+
+
+def reported_like(device: Device, partition: str, name: str, version: str, *, committed: bool, valid: bool = True,
+                  sha256: str | None = None) -> Image:
+    """The image *partition* would hold, with only the flags *device*'s transport reports there: a check-mode
+    prediction must read as the real run's result would (DMI: committed for the active image only)."""
+    shown = device.reported_flags.get(partition, ())
+    values = {"committed": committed, "valid": valid, "sha256": sha256}
+    return Image(name, version, **{flag: value if flag in shown else None for flag, value in values.items()})
+
+
+def predicted_diff(ctx, before: SoftwareVersions, after: SoftwareVersions, which=("active", "standby")) -> dict:
+    """Check mode: the partitions' diff as the operation would leave them, only when the task runs with --diff."""
+    return {"diff": partitions_diff(before, after, which)} if ctx.diff else {}
 
 
 def describe_dict(image: dict) -> str:

@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-from ..device import DeviceError, ImageSpec
+from ..device import DeviceError, ImageSpec, SoftwareVersions
 from ..redaction import redact_url
-from .common import check_image_args, describe, partitions_diff
+from .common import check_image_args, describe, partitions_diff, predicted_diff, reported_like
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
@@ -19,6 +19,9 @@ ARGUMENT_SPEC = {
     "stall_timeout": {"type": "float", "default": 300.0},
 }
 VALIDATION_RULES: dict = {}
+# DMI: a download changes the device anyway; it may put a device the manager does not know under management
+# (not in check mode). Read-only modules do so only with manage: true (module_utils/dmi_managed.py).
+MANAGES_DEVICE = True
 
 
 def run(ctx) -> dict:
@@ -44,6 +47,10 @@ def run(ctx) -> dict:
     if ctx.check_mode:
         result.update(changed=True, msg=f"{device.name}: would download {image.name} {image.version} into standby "
                                         f"(replacing {describe(standby)})")
+        # a successful download leaves the target in standby: valid, not yet committed (the device reports it so)
+        predicted = SoftwareVersions(active=before.active, standby=(reported_like(
+            device, "standby", image.name, image.version, committed=False, sha256=image.sha256),))
+        result.update(predicted_diff(ctx, before, predicted, which=("standby",)))
         return result
     history = device.download(image, ctx.budget(), ctx.on_status)
     after = device.versions()

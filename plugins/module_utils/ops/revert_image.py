@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from ..device import DeviceError
-from .activation import ARGUMENT_SPEC as _SHARED, boot_standby, precheck
+from .activation import ARGUMENT_SPEC as _SHARED, boot_standby, precheck, would_boot
 from .common import describe
 
 ARGUMENT_SPEC = dict(_SHARED)
@@ -27,6 +27,6 @@ def run(ctx) -> dict:
                           f"standby image {describe(standby)} is not committed (not a known good image); "
                           "refusing to boot it without sanity checks", transport=device.transport)
     if ctx.check_mode:
-        return {"changed": True, "before": before.as_dict(),
-                "msg": f"{device.name}: would revert to {describe(standby)} ({device.revert_steps})"}
+        return would_boot(ctx, before, standby,
+                          f"{device.name}: would revert to {describe(standby)} ({device.revert_steps})")
     return boot_standby(ctx, "RevertToStandbyImage", before, device.revert)

@@ -13,6 +13,7 @@ from ..snapshot_compare import SCHEMA_VERSION, compare
 from .common import ArgumentError
 
 ARGUMENT_SPEC = {
+    "manage": {"type": "bool", "default": False},
     "dest": {"type": "path"},
     "compare_to": {"type": "path"},
     "current": {"type": "path"},

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 ARGUMENT_SPEC = {
+    "manage": {"type": "bool", "default": False},
     "set_facts": {"type": "bool", "default": False},
 }
 VALIDATION_RULES: dict = {}

@@ -229,3 +229,50 @@ def test_finished_hosts_are_skipped_but_not_down():
     # unavailable wins over finished
     both = resolve(plan, groups, hostvars, unavailable=["h1"], finished=["h1"])
     assert both["hosts_in_order"] == ["h3"]
+
+
+def notes_of(result):
+    return [batch["notes"] for batch in result["batches"]]
+
+
+def test_split_notes_say_why_a_redundancy_group_is_in_several_batches():
+    # its own max_down: the pair cannot share a batch that would hold both
+    pairs = {"olt-1": {"pair": "p1"}, "olt-2": {"pair": "p1"}}
+    result = resolve(plan({"group": "olts", "batch": {"size": 4}}, redundancy_groups=[{"name": "p", "var": "pair"}]),
+                     fleet(4), pairs)
+    assert hosts_of(result) == [["olt-1", "olt-3", "olt-4"], ["olt-2"]]
+    why = "redundancy group p (pair=p1): olt-1, olt-2 are split over batches 0, 1 because it allows 1 member(s) down at a time"
+    assert notes_of(result) == [[why], [why]]
+    # the canary: a group allowed 2 down is split because the canary batch holds one host
+    groups = {**fleet(6), "core": ["olt-1", "olt-2", "olt-3"]}
+    core = [{"name": "core", "groups": ["core"], "max_down": 2}]
+    result = resolve(plan({"group": "olts", "canary": 1, "batch": {"size": 10}}, redundancy_groups=core), groups)
+    assert notes_of(result)[0] == ["redundancy group core: olt-1, olt-2, olt-3 are split over batches 0, 1 because "
+                                   "the canary batch 0 holds 1 host(s)"]
+    # another group of a member: olt-2 is kept out of batch 0 by its pair, not by core (2 down allowed)
+    result = resolve(plan({"group": "olts", "batch": {"size": 10}}, redundancy_groups=core + [{"name": "p", "var": "pair"}]),
+                     groups, pairs)
+    assert hosts_of(result) == [["olt-1", "olt-3", "olt-4", "olt-5", "olt-6"], ["olt-2"]]
+    assert notes_of(result)[1] == [
+        "redundancy group core: olt-1, olt-2, olt-3 are split over batches 0, 1 because olt-2 is also in redundancy "
+        "group p (pair=p1), which allows 1 member(s) down at a time and has as many in batch 0",
+        "redundancy group p (pair=p1): olt-1, olt-2 are split over batches 0, 1 because it allows 1 member(s) down "
+        "at a time"]
+    # batches of one host split every group: that is the batch size, nothing to explain
+    result = resolve(plan({"group": "olts", "batch": {"size": 1}}, redundancy_groups=[{"name": "p", "var": "pair"}]),
+                     fleet(4), pairs)
+    assert notes_of(result) == [[], [], [], []]
+
+
+def test_the_listing_prints_each_split_note_once_under_the_last_batch_it_concerns():
+    from ansible_collections.escalator.swim.plugins.module_utils.campaign.listing import batch_listing
+    pairs = {"olt-1": {"pair": "p1"}, "olt-2": {"pair": "p1"}}
+    result = resolve(plan({"group": "olts", "batch": {"size": 4}}, redundancy_groups=[{"name": "p", "var": "pair"}]),
+                     fleet(4), pairs, current_versions={"olt-4": "2.0.0"})
+    assert batch_listing(result) == [
+        "batch 0 olts: olt-1, olt-3",
+        "batch 1 olts: olt-2",
+        "  why: redundancy group p (pair=p1): olt-1, olt-2 are split over batches 0, 1 because it allows 1 member(s) "
+        "down at a time",
+        "skipped olt-4: already runs the target version 2.0.0"]
+    assert batch_listing(result, detail=True)[0] == "batch 0 olts: olt-1, olt-3 -> swim-olt 2.0.0"
