@@ -121,7 +121,7 @@ def test_chaos_campaign_crash_restart_resume(seed, sim_fleet, tansu_broker, tmp_
         # What the devices run, read from the simulator itself, before anything else touches them.
         truth = {name: read_device(fleet, name) for name in scenario.names}
         reboots = fleet.reboots()
-        locks = run_playbook(HERE / "playbooks" / "locks.yml", "localhost,", results_dir=tmp_path / "locks",
+        locks = run_playbook(HERE / "playbooks" / "locks.yml", inventory, results_dir=tmp_path / "locks",
                              extra_vars={"lock_dir": str(campaign.state / "locks"), "campaign_id": campaign.id})
     wall = time.monotonic() - started
     rows = campaign.rows()
