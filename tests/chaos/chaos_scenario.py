@@ -34,7 +34,7 @@ FAULT_POOL = [
     ({"slow": {"factor": 2}}, True),
     ("stream_drop_on_reboot", True),
 ]
-KILL_STAGES = ("download", "activate", "verify", "postcheck")
+KILL_STAGES = ("precheck", "backup", "download", "activate", "postcheck")   # (verify is recorded done, never running)
 RESTART_PHASES = ("while-the-controller-is-dead", "during-the-resumed-run")
 GROUPS = ("a", "b")
 # Short timings like the other integration tests, long enough reboots for a kill to land during one.
@@ -55,7 +55,8 @@ class Scenario:
     faults: dict[str, object]                     # device -> fault spec (the faulty third)
     pairs: list[tuple[str, str]]
     kill_kind: str                                # "whole" (main process and every worker) or "main"
-    kill_stage: str                               # crash once some device's stage runs...
+    kill_stage: str                               # crash once the kill_nth device's stage runs...
+    kill_nth: int
     kill_delay: float                             # ... and this many seconds later
     restart_phase: str
     restart_delay: float                          # seconds into the resumed run (during-the-resumed-run)
@@ -76,10 +77,11 @@ class Scenario:
                   for name in sorted(faulty)}
         paired = rng.sample(names, 4 + 2 * rng.randint(0, 1))
         pairs = [(paired[i], paired[i + 1]) for i in range(0, len(paired), 2)]
+        # the crash kind alternates per seed, the restart phase every two seeds: seeds 1-4 cover all four
         return cls(seed, names, transports, faults, pairs,
                    kill_kind="whole" if seed % 2 == 0 else "main",
-                   kill_stage=rng.choice(KILL_STAGES), kill_delay=round(rng.uniform(0.0, 1.5), 2),
-                   restart_phase=rng.choice(RESTART_PHASES), restart_delay=round(rng.uniform(4.0, 20.0), 1))
+                   kill_stage=rng.choice(KILL_STAGES), kill_nth=rng.randint(1, 3), kill_delay=round(rng.uniform(0.0, 1.5), 2),
+                   restart_phase=RESTART_PHASES[(seed // 2) % 2], restart_delay=round(rng.uniform(4.0, 20.0), 1))
 
     def faults_yaml(self) -> dict:
         devices = {name: {"transport": self.transports[name]} for name in self.names}
@@ -95,7 +97,7 @@ class Scenario:
         faults = ", ".join(f"{name}={fault_name(fault)}({self.transports[name]})" for name, fault in self.faults.items())
         return (f"seed {self.seed}: {len(self.names)} devices "
                 f"({sum(t == 'netconf' for t in self.transports.values())} NETCONF), faults [{faults}], "
-                f"pairs {self.pairs}, kill {self.kill_kind} at {self.kill_stage}+{self.kill_delay}s, "
+                f"pairs {self.pairs}, kill {self.kill_kind} at device #{self.kill_nth}'s {self.kill_stage}+{self.kill_delay}s, "
                 f"simulator restart {self.restart_phase}"
                 + (f" (+{self.restart_delay}s)" if self.restart_phase == "during-the-resumed-run" else ""))
 

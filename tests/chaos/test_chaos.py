@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -48,11 +49,12 @@ def chaos_seeds() -> list[int]:
     return seeds
 
 
-def running_stage(campaign: Campaign, stage: str) -> str | None:
+def running_stage(campaign: Campaign, stage: str, seen: list[str], nth: int) -> str | None:
+    """The *nth* device seen with *stage* running (*seen* collects them across polls), or None yet."""
     for name, row in campaign.rows().items():
-        if row.get("stages", {}).get(stage, {}).get("state") == "running":
-            return name
-    return None
+        if row.get("stages", {}).get(stage, {}).get("state") == "running" and name not in seen:
+            seen.append(name)
+    return seen[nth - 1] if len(seen) >= nth else None
 
 
 @pytest.mark.slow
@@ -81,9 +83,12 @@ def test_chaos_campaign_crash_restart_resume(seed, sim_fleet, tansu_broker, tmp_
         # 1. The campaign, crashed at a random point.
         proc = campaign.start(inventory, extra_vars=extra, log_path=tmp_path / "crashed-run.log")
         try:
-            victim = wait_for(lambda: running_stage(campaign, scenario.kill_stage) or (proc.poll() is not None
-                              and "ended"), 300, f"a device's {scenario.kill_stage} to start")
-            assert victim != "ended", (f"seed {seed}: the campaign ended before any {scenario.kill_stage} ran",
+            seen: list[str] = []
+            victim = wait_for(lambda: running_stage(campaign, scenario.kill_stage, seen, scenario.kill_nth)
+                              or (proc.poll() is not None and "ended"), 300,
+                              f"device #{scenario.kill_nth}'s {scenario.kill_stage} to start")
+            assert victim != "ended", (f"seed {seed}: the campaign ended before device #{scenario.kill_nth}'s "
+                                       f"{scenario.kill_stage} ran (seen: {seen})",
                                        (tmp_path / "crashed-run.log").read_text()[-3000:])
             time.sleep(scenario.kill_delay)
             assert proc.poll() is None, f"seed {seed}: the campaign ended before the crash"
@@ -116,7 +121,11 @@ def test_chaos_campaign_crash_restart_resume(seed, sim_fleet, tansu_broker, tmp_
                                       + " the resumed run")
         finally:
             resumed = finish(proc, timeout=900)
-        assert not wait_for_exit(orphans, 5), f"seed {seed}: orphaned workers still run after the resumed campaign"
+        left = wait_for_exit(orphans, 5)
+        lingering = processes(left)
+        for pid in left:                 # (ours: never leave them behind, whatever the verdict)
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"seed {seed}: orphaned workers still run after the resumed campaign: {lingering}"
 
         # What the devices run, read from the simulator itself, before anything else touches them.
         truth = {name: read_device(fleet, name) for name in scenario.names}
@@ -178,6 +187,16 @@ def test_chaos_campaign_crash_restart_resume(seed, sim_fleet, tansu_broker, tmp_
             f"seed {seed}: {name}'s postcheck ended {postcheck['end']}, before its last boot at {booted}")
         assert not truth[name].alarms, f"seed {seed}: {name} is upgraded with alarms {truth[name].alarms}"
 
+    # The resumed run fenced off the orphans: on no device did an orphaned worker act once the resumed run had.
+    resumed_run = json.loads((campaign.dir / "runs" / "current.json").read_text())["run"]
+    log = campaign.log()
+    for name in scenario.names:
+        orphan_times = [e["time"] for e in log if e["device"] == name and e.get("orphan")]
+        resumed_times = [e["time"] for e in log if e["device"] == name and e.get("run") == resumed_run]
+        assert not (orphan_times and resumed_times and max(orphan_times) >= min(resumed_times)), (
+            f"seed {seed}: an orphaned worker wrote {name}'s log at {max(orphan_times)}, after the resumed run "
+            f"{resumed_run} acted on it at {min(resumed_times)}")
+
     # Every lock released: the lock files and device_lock's own query.
     assert not campaign.locks(), f"seed {seed}: locks left: {campaign.locks()}"
     assert locks.returncode == 0, locks.stdout[-3000:]
@@ -205,6 +224,24 @@ def test_chaos_campaign_crash_restart_resume(seed, sim_fleet, tansu_broker, tmp_
     assert not tracebacks, f"seed {seed}: traceback in {tracebacks}"
     leaks = sorted({(key, secret[:4]) for key, text in artifacts.items() for secret in secrets if secret in text})
     assert not leaks, f"seed {seed}: planted secret found in {leaks}"
+
+
+def processes(pids) -> list[str]:
+    """pid, parent pid and command line of each of *pids* (Linux /proc), for a failure message."""
+    described = []
+    for pid in sorted(pids):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        try:
+            waiting = Path(f"/proc/{pid}/wchan").read_text() + " " + " | ".join(
+                line.split()[-1] for line in Path(f"/proc/{pid}/stack").read_text().splitlines()[:6])
+        except OSError:
+            waiting = "?"
+        described.append(f"{pid} (parent {parent}, waiting in {waiting}): {command[:300]}")
+    return described
 
 
 def _epoch(stamp: str) -> float:
