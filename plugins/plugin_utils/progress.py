@@ -16,10 +16,16 @@ main process while the task still runs. A line is printed:
 
 ``swim_progress: false`` turns it off. Each line: ``swim progress <device>: <stage> <state> [<percent>] [<bytes>]
 (<elapsed>)``.
+
+Once the controller's main process has died (the worker is an orphan: its parent pid changed), no line is
+printed any more: ``Display`` writes to a pipe nobody reads then, and once that pipe is full the write blocks
+for ever, freezing the orphan in the middle of its stage (it would never record the stage's end, and the next
+run would wait ``swim_run_wait`` for it in vain).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -82,8 +88,11 @@ def elapsed(seconds: float) -> str:
 class ProgressLines:
     """The status callback that prints throttled progress lines for one device task (see the module docstring)."""
 
-    def __init__(self, show, device: str, stage: str, transport: str, settings: dict, clock=time.monotonic):
+    def __init__(self, show, device: str, stage: str, transport: str, settings: dict, clock=time.monotonic,
+                 parent=os.getppid):
         self._show, self.device, self.stage, self.transport = show, device, stage, transport
+        # The controller's main process, which reads what Display sends (see the module docstring).
+        self._parent, self._controller = parent, parent()
         self.settings, self._clock = settings, clock
         self.started = clock()
         self._lock = threading.Lock()
@@ -124,7 +133,7 @@ class ProgressLines:
 
     def _maybe_show(self, terminal: bool = False, heartbeat: bool = False) -> None:
         now = self._clock()
-        if not self._state or not self._due(now, terminal):
+        if not self._state or not self._due(now, terminal) or self._parent() != self._controller:
             return
         parts = [f"swim progress {self.device}: {self.stage} {self._state}"]
         if self._percent is not None:

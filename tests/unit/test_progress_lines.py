@@ -49,3 +49,19 @@ def test_settings_from_variables_with_bad_values_keeping_defaults():
     assert settings == {"enabled": False, "percent": 25.0, "seconds": 30.0, "quiet": 10.0}
     assert measure("downloaded 40% (838860/2097152 bytes)") == (40.0, "819.2 KiB of 2.0 MiB")
     assert measure("downloaded 4096 bytes") == (None, "4.0 KiB")
+
+
+def test_an_orphaned_worker_prints_no_more_lines():
+    """Once the controller died (the worker's parent pid changed), Display's pipe has no reader: a line written
+    to it would, once the pipe is full, block the orphan in the middle of its stage for ever."""
+    shown, clock, parent = [], Clock(), [4242]
+    reporter = ProgressLines(shown.append, "olt-1", "download", "dmi", {**settings_from(lambda name: None),
+                             "seconds": 0}, clock=clock, parent=lambda: parent[0])
+    clock.now = 111.0
+    reporter(StatusEvent(state="COPYING_IMAGE", description="downloaded 10% (100/1000 bytes)"))
+    parent[0] = 1                                   # the main process died: re-parented to init
+    clock.now = 112.0
+    reporter(StatusEvent(state="COPYING_IMAGE", description="downloaded 50% (500/1000 bytes)"))
+    reporter(StatusEvent(state="UPGRADE_COMPLETE", description="done"))
+    reporter.close()
+    assert [line.split()[5] for line in shown] == ["10%"], shown
