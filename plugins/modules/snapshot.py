@@ -17,6 +17,7 @@ description:
 author:
   - escalator.swim maintainers (@escalator-swim)
 extends_documentation_fragment:
+  - escalator.swim.dmi_manage
   - escalator.swim.connection
   - escalator.swim.campaign_record
   - escalator.swim.attributes
@@ -30,16 +31,6 @@ attributes:
     support: full
     details: Never changes the device; the file written is a record, so the task reports no change.
 options:
-  manage:
-    description:
-      - Over DMI, when the device manager manages no device with this device's name (or, failing that, its
-        address, C(swim_device_uri)), put it under management with C(StartManagingDevice) instead
-        of failing. Never in check mode. Without it this module never changes what a device manager manages;
-        an unknown device fails with C(UNKNOWN_DEVICE), naming the device, the manager and what to do.
-      - The precheck role of the campaigns sets it (it is the first task that reads each device). Ignored over
-        NETCONF. See C(docs/inventory.md).
-    type: bool
-    default: false
   dest:
     description: File (on the controller) to write the collected snapshot to; parent directories are created.
     type: path

@@ -15,6 +15,7 @@ description:
 author:
   - escalator.swim maintainers (@escalator-swim)
 extends_documentation_fragment:
+  - escalator.swim.dmi_manage
   - escalator.swim.connection
   - escalator.swim.campaign_record
   - escalator.swim.attributes
@@ -26,16 +27,6 @@ attributes:
   idempotent:
     support: full
 options:
-  manage:
-    description:
-      - Over DMI, when the device manager manages no device with this device's name (or, failing that, its
-        address, C(swim_device_uri)), put it under management with C(StartManagingDevice) instead
-        of failing. Never in check mode. Without it this module never changes what a device manager manages;
-        an unknown device fails with C(UNKNOWN_DEVICE), naming the device, the manager and what to do.
-      - The precheck role of the campaigns sets it (it is the first task that reads each device). Ignored over
-        NETCONF. See C(docs/inventory.md).
-    type: bool
-    default: false
   set_facts:
     description:
       - Also return the result as the host fact C(swim_software), for later tasks.
