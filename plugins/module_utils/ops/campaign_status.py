@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ..campaign_ledger import current_rows, read_ledger, to_republish
 from ..campaign_runs import RunFenceError, begin_run, end_run
 from ..campaign_record import STAGES, STATES, RecordError, read_row, record, render, table
@@ -104,18 +106,14 @@ def _run_facts(facts: dict) -> dict:
     if unknown:
         raise ArgumentError(f"run_facts: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     try:
-        return {"check_mode": _flag(facts.get("check_mode")), "would_upgrade": int(facts.get("would_upgrade") or 0),
+        return {"check_mode": boolean(facts.get("check_mode"), strict=False),
+                "would_upgrade": int(facts.get("would_upgrade") or 0),
                 "would_skip": int(facts.get("would_skip") or 0), "gate_stop": str(facts.get("gate_stop") or "") or None,
                 "stopped_after_batch": facts.get("stopped_after_batch"),
-                "stop_reason": str(facts.get("stop_reason") or ""), "rolled_back": _flag(facts.get("rolled_back"))}
+                "stop_reason": str(facts.get("stop_reason") or ""),
+                "rolled_back": boolean(facts.get("rolled_back"), strict=False)}
     except (TypeError, ValueError) as exc:
         raise ArgumentError(f"run_facts: {exc}") from None
-
-
-def _flag(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def _run_fence(ctx) -> dict:
